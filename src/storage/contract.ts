@@ -1,0 +1,104 @@
+/**
+ * The storage contract. Every backend implements these interfaces and passes the shared
+ * contract suite in test/storage-contract/. docs/storage.md describes each operation and field.
+ *
+ * Durable data (users, notes, and later clients, grants, keys, audit) lives in a DurableStore:
+ * SQLite (default) or PostgreSQL. Short-lived keyed state with TTLs (sessions, authorization
+ * transactions, codes, rate-limit counters, replay caches) lives in an EphemeralStore: Redis when
+ * REDIS_URL is set, otherwise a table of the durable store.
+ */
+
+export type DurableBackend = 'sqlite' | 'postgres';
+export type EphemeralBackend = DurableBackend | 'redis';
+
+/** A person or service known to Gatehouse. Identity is (tenantId, objectId): Entra `tid` + `oid`. */
+export interface UserRecord {
+  id: string;
+  tenantId: string;
+  objectId: string;
+  /** Display only: never used for a decision. */
+  displayName: string | null;
+  /** Display only: never used for a decision. */
+  preferredUsername: string | null;
+  createdAt: Date;
+  lastSeenAt: Date;
+}
+
+export interface UpsertUserInput {
+  tenantId: string;
+  objectId: string;
+  displayName?: string | null;
+  preferredUsername?: string | null;
+}
+
+export interface NoteRecord {
+  id: string;
+  userId: string;
+  text: string;
+  createdAt: Date;
+}
+
+export interface UserRepository {
+  /** Creates the user on first sight, otherwise refreshes the display fields and lastSeenAt. */
+  upsert(input: UpsertUserInput): Promise<UserRecord>;
+  findById(id: string): Promise<UserRecord | undefined>;
+  findByIdentity(tenantId: string, objectId: string): Promise<UserRecord | undefined>;
+}
+
+export interface NoteRepository {
+  create(userId: string, text: string): Promise<NoteRecord>;
+  /** The user's notes, oldest first. */
+  listByUser(userId: string): Promise<NoteRecord[]>;
+  /** True when the note existed and belonged to userId; false otherwise (nothing is deleted). */
+  deleteForUser(userId: string, noteId: string): Promise<boolean>;
+}
+
+export interface MigrationReport {
+  /** Names of the migrations applied by this call, in order (empty when already up to date). */
+  applied: string[];
+  /** Name of the newest migration now in place. */
+  current: string | undefined;
+}
+
+export interface DurableStore {
+  readonly backend: DurableBackend;
+  /** Applies pending migrations; safe to call on every start and concurrently from several instances. */
+  migrate(): Promise<MigrationReport>;
+  /** Resolves when the database answers; rejects with StorageUnavailableError otherwise. */
+  ping(): Promise<void>;
+  readonly users: UserRepository;
+  readonly notes: NoteRepository;
+  /** The short-lived keyed state kept in this database (used when no Redis is configured). */
+  readonly ephemeral: EphemeralStore;
+  close(): Promise<void>;
+}
+
+export interface CounterState {
+  count: number;
+  /** Epoch milliseconds when the window (the key) expires. */
+  resetAt: number;
+}
+
+/**
+ * Short-lived keyed state. Keys are opaque strings chosen by the caller (by convention
+ * `namespace:id`); values are strings (callers JSON-encode). An expired key behaves exactly like
+ * an absent one. TTLs are milliseconds and must be positive integers.
+ */
+export interface EphemeralStore {
+  readonly backend: EphemeralBackend;
+  ping(): Promise<void>;
+  /** Stores value under key, replacing any previous value and TTL. */
+  set(key: string, value: string, ttlMs: number): Promise<void>;
+  /** Stores value only when key is absent (or expired). True when stored. Atomic. */
+  setIfAbsent(key: string, value: string, ttlMs: number): Promise<boolean>;
+  get(key: string): Promise<string | undefined>;
+  /** Atomically reads and deletes: of concurrent callers, exactly one gets the value. */
+  take(key: string): Promise<string | undefined>;
+  /** True when a live key was deleted. */
+  delete(key: string): Promise<boolean>;
+  /** Fixed-window counter: the first increment creates the key with ttlMs; later ones keep its expiry. */
+  increment(key: string, ttlMs: number): Promise<CounterState>;
+  /** Extends a live key's TTL; false when the key is absent. */
+  touch(key: string, ttlMs: number): Promise<boolean>;
+  close(): Promise<void>;
+}
