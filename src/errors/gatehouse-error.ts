@@ -9,7 +9,11 @@ export class GatehouseError extends Error {
   readonly status: number;
   readonly detail: Record<string, unknown> | undefined;
 
-  constructor(code: ErrorCode, message: string, options?: { detail?: Record<string, unknown>; cause?: unknown }) {
+  constructor(
+    code: ErrorCode,
+    message: string,
+    options?: { detail?: Record<string, unknown>; cause?: unknown },
+  ) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'GatehouseError';
     this.code = code;

@@ -1,2 +1,2 @@
 export { ERROR_CATALOGUE, type ErrorCode } from './codes.js';
-export { GatehouseError, StorageUnavailableError, isGatehouseError } from './gatehouse-error.js';
+export { GatehouseError, isGatehouseError, StorageUnavailableError } from './gatehouse-error.js';

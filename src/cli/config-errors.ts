@@ -1,0 +1,17 @@
+import { type GatehouseConfig, loadConfig } from '../config/index.js';
+import { isGatehouseError } from '../errors/index.js';
+
+/** Loads the configuration, or prints what to fix and returns undefined. */
+export function loadConfigOrExplain(): GatehouseConfig | undefined {
+  try {
+    return loadConfig({ isTty: process.stdout.isTTY === true });
+  } catch (error) {
+    if (isGatehouseError(error)) {
+      console.error(
+        `\n${error.message}\n\n(${error.code}; every variable is described in docs/configuration.md)\n`,
+      );
+      return undefined;
+    }
+    throw error;
+  }
+}

@@ -1,0 +1,95 @@
+import type { GatehouseConfig } from '../config/index.js';
+import { isGatehouseError } from '../errors/index.js';
+import { type RunningGatehouse, startGatehouse } from '../http/server.js';
+import { loadConfigOrExplain } from './config-errors.js';
+import type { Command } from './run.js';
+
+const say = (line = '') => process.stderr.write(`${line}\n`);
+
+export const serveCommand: Command = {
+  name: 'serve',
+  summary: 'Start the Gatehouse server (the default).',
+  help: `Usage: gatehouse serve
+
+Starts Gatehouse: opens storage (SQLite under ./data by default, PostgreSQL when DATABASE_URL is
+set, Redis for short-lived state when REDIS_URL is set), applies migrations, and serves the MCP
+endpoint at /mcp on HOST:PORT (default 127.0.0.1:8000). SIGTERM or SIGINT stops it gracefully:
+in-flight requests finish (up to HTTP_SHUTDOWN_TIMEOUT seconds) before it exits.
+
+Every setting is an environment variable: see docs/configuration.md.`,
+  async run() {
+    const config = loadConfigOrExplain();
+    if (config === undefined) return 1;
+    say(`Starting Gatehouse on ${config.server.host}:${config.server.port} …`);
+    let running: RunningGatehouse;
+    try {
+      running = await startGatehouse(config, { onProgress: (line) => say(`  ${line}`) });
+    } catch (error) {
+      if (isGatehouseError(error)) {
+        say(`\nGatehouse could not start: ${error.message}\n(${error.code})`);
+        return 1;
+      }
+      if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+        say(
+          `\nGatehouse could not start: port ${config.server.port} on ${config.server.host} is in use. Stop the other process or set PORT.`,
+        );
+        return 1;
+      }
+      throw error;
+    }
+    printBanner(config, running.url);
+    handleSignals(running, config.server.shutdownTimeoutMs);
+    return undefined;
+  },
+};
+
+function printBanner(config: GatehouseConfig, url: string) {
+  const mcp = `${config.server.baseUrl === `http://${config.server.host}:${config.server.port}` ? url : config.server.baseUrl}/mcp`;
+  say();
+  say(`Gatehouse is ready.`);
+  say(`  MCP endpoint   ${mcp}`);
+  say(`  Health         ${url}/health   Readiness ${url}/ready`);
+  if (!config.auth.enabled) {
+    say();
+    say('  !!! DEVELOPMENT MODE: authentication is OFF (MCP_ENABLE_AUTH=false). !!!');
+    say('  !!! Every request acts as "Development User" with every role.        !!!');
+    say('  !!! Gatehouse refuses this mode on a non-loopback HOST or in production. !!!');
+  }
+  say();
+  say('Connect a client:');
+  say(`  Claude Code   claude mcp add gatehouse --transport http ${mcp}`);
+  say(`  VS Code       .vscode/mcp.json: {"servers":{"gatehouse":{"type":"http","url":"${mcp}"}}}`);
+  say(`  Cursor        ~/.cursor/mcp.json: {"mcpServers":{"gatehouse":{"url":"${mcp}"}}}`);
+  say(`  Inspector     npx @modelcontextprotocol/inspector  (transport: Streamable HTTP, URL above)`);
+  say();
+  say('Stop with Ctrl+C. Configuration: docs/configuration.md.');
+}
+
+function handleSignals(running: RunningGatehouse, timeoutMs: number) {
+  let stopping = false;
+  const stop = (signal: NodeJS.Signals) => {
+    if (stopping) {
+      say(`${signal} again: exiting now.`);
+      process.exit(1);
+    }
+    stopping = true;
+    say(`${signal}: finishing in-flight requests (up to ${timeoutMs / 1000} s), then stopping.`);
+    const timer = setTimeout(() => {
+      say('Shutdown timed out; exiting with requests still open.');
+      process.exit(1);
+    }, timeoutMs);
+    timer.unref();
+    running.close().then(
+      () => {
+        say('Gatehouse stopped.');
+        process.exitCode = 0;
+      },
+      (error: unknown) => {
+        running.logger.error({ err: error }, 'shutdown failed');
+        process.exitCode = 1;
+      },
+    );
+  };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+}

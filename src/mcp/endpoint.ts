@@ -1,0 +1,312 @@
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { GatehouseError, isGatehouseError } from '../errors/index.js';
+import type { Caller } from '../identity/caller.js';
+import type { McpDispatcher, RequestContext } from './dispatcher.js';
+import {
+  classifyMessage,
+  failure,
+  type JsonRpcId,
+  type JsonRpcRequest,
+  type JsonRpcResponse,
+} from './jsonrpc.js';
+import { negotiateProtocolVersion } from './protocol.js';
+import type { McpSession, SessionManager } from './sessions.js';
+import { SSE_HEADERS, SseStream } from './sse.js';
+import { acceptedFormats, type TransportPolicy } from './transport-checks.js';
+
+export interface McpEndpointOptions {
+  dispatcher: McpDispatcher;
+  sessions: SessionManager;
+  transport: TransportPolicy;
+  sessionMode: 'stateful' | 'stateless';
+  responseMode: 'json' | 'sse';
+  bodyLimit: number;
+  /** Who is calling; throws a GatehouseError when the request may not proceed. */
+  resolveCaller(request: FastifyRequest): Caller | Promise<Caller>;
+}
+
+export const MCP_PATHS = ['/mcp', '/mcp/http'] as const;
+const KEEPALIVE_MS = 25_000;
+
+/**
+ * The Streamable HTTP transport of MCP on Fastify: POST carries JSON-RPC messages and is answered
+ * with JSON or an SSE stream; GET opens a listening stream for a session; DELETE ends a session.
+ */
+export async function mcpEndpoint(app: FastifyInstance, options: McpEndpointOptions): Promise<void> {
+  const { dispatcher, sessions, transport } = options;
+  const listeners = new Map<string, Set<SseStream>>();
+  const inFlight = new Map<string, AbortController>();
+
+  // Our own parser so that malformed JSON becomes JSON-RPC -32700 rather than Fastify's 400.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser(
+    'application/json',
+    { parseAs: 'string', bodyLimit: options.bodyLimit },
+    (_request, body, done) => {
+      done(null, body);
+    },
+  );
+  app.setErrorHandler(mcpErrorHandler);
+  app.addHook('onRequest', async (request) => {
+    transport.check(request.headers);
+  });
+  app.addHook('preClose', async () => {
+    for (const streams of listeners.values()) for (const stream of streams) stream.end();
+  });
+
+  for (const url of MCP_PATHS) {
+    app.post(url, handlePost);
+    app.get(url, handleGet);
+    app.delete(url, handleDelete);
+    app.route({ method: ['PUT', 'PATCH'], url, handler: methodNotAllowed });
+  }
+
+  async function handlePost(request: FastifyRequest, reply: FastifyReply) {
+    const caller = await options.resolveCaller(request);
+    const accepts = acceptedFormats(request.headers.accept);
+    if (!accepts.json && !accepts.sse) {
+      throw new GatehouseError(
+        'GH_MCP_NOT_ACCEPTABLE',
+        'The Accept header must include application/json and text/event-stream.',
+      );
+    }
+    let body: unknown;
+    try {
+      body = JSON.parse(request.body as string);
+    } catch (error) {
+      throw new GatehouseError(
+        'GH_MCP_PARSE_ERROR',
+        `Parse error: the body is not valid JSON (${(error as Error).message}).`,
+      );
+    }
+    const session = await sessionOf(request, caller);
+    const messages = Array.isArray(body) ? body : [body];
+    if (messages.length === 0)
+      throw new GatehouseError('GH_MCP_INVALID_REQUEST', 'Invalid JSON-RPC request: an empty batch.');
+
+    const requests: JsonRpcRequest[] = [];
+    const rejected: JsonRpcResponse[] = [];
+    for (const item of messages) {
+      const classified = classifyMessage(item);
+      if (classified.kind === 'request') requests.push(classified.message);
+      else if (classified.kind === 'invalid') rejected.push(failure(classified.id, classified.error));
+      else if (classified.kind === 'notification')
+        onNotification(classified.message.method, classified.message.params, session);
+    }
+    if (rejected.length > 0 && requests.length === 0 && !Array.isArray(body)) {
+      return reply.code(400).type('application/json').send(JSON.stringify(rejected[0]));
+    }
+    if (requests.length === 0 && rejected.length === 0) return reply.code(202).send();
+
+    const initialize = requests.find((message) => message.method === 'initialize');
+    if (initialize !== undefined) {
+      if (messages.length > 1) {
+        throw new GatehouseError(
+          'GH_MCP_INVALID_REQUEST',
+          'Invalid JSON-RPC request: initialize must be sent alone, not in a batch.',
+        );
+      }
+      if (options.sessionMode === 'stateful') {
+        const params = initialize.params ?? {};
+        const clientInfo = params.clientInfo as { name?: unknown } | undefined;
+        const created = await sessions.create(
+          caller.userId,
+          negotiateProtocolVersion(params.protocolVersion),
+          typeof clientInfo?.name === 'string' ? clientInfo.name.slice(0, 200) : null,
+        );
+        reply.header('mcp-session-id', created.id);
+      }
+    }
+
+    const wantsProgress = requests.some((message) => hasProgressToken(message));
+    const useSse = accepts.sse && (options.responseMode === 'sse' || !accepts.json || wantsProgress);
+    if (!useSse) {
+      const responses = await Promise.all(
+        requests.map((message) => run(message, caller, session, undefined)),
+      );
+      const all = rejected.length > 0 ? [...rejected, ...responses] : responses;
+      return reply.type('application/json').send(JSON.stringify(Array.isArray(body) ? all : all[0]));
+    }
+
+    const stream = new SseStream();
+    reply.headers(SSE_HEADERS).send(stream.body);
+    for (const response of rejected) stream.send(response);
+    Promise.all(
+      requests.map((message) =>
+        run(message, caller, session, stream).then((response) => stream.send(response)),
+      ),
+    ).then(
+      () => stream.end(),
+      (error: unknown) => {
+        request.log.error({ err: error }, 'MCP stream failed');
+        stream.end();
+      },
+    );
+    return reply;
+  }
+
+  async function run(
+    message: JsonRpcRequest,
+    caller: Caller,
+    session: McpSession | undefined,
+    stream: SseStream | undefined,
+  ) {
+    const controller = new AbortController();
+    const key = session === undefined ? undefined : `${session.id}\u0000${String(message.id)}`;
+    if (key !== undefined) inFlight.set(key, controller);
+    const progressToken = (message.params?._meta as { progressToken?: unknown } | undefined)?.progressToken;
+    const context: RequestContext = {
+      caller,
+      signal: controller.signal,
+      sendProgress:
+        stream !== undefined && (typeof progressToken === 'string' || typeof progressToken === 'number')
+          ? (progress, total, text) =>
+              stream.send({
+                jsonrpc: '2.0',
+                method: 'notifications/progress',
+                params: {
+                  progressToken,
+                  progress,
+                  ...(total === undefined ? {} : { total }),
+                  ...(text === undefined ? {} : { message: text }),
+                },
+              })
+          : undefined,
+    };
+    try {
+      return await dispatcher.request(message, context);
+    } finally {
+      if (key !== undefined) inFlight.delete(key);
+    }
+  }
+
+  function onNotification(
+    method: string,
+    params: Record<string, unknown> | undefined,
+    session: McpSession | undefined,
+  ) {
+    if (method === 'notifications/cancelled' && session !== undefined) {
+      const requestId = params?.requestId as JsonRpcId | undefined;
+      inFlight
+        .get(`${session.id}\u0000${String(requestId)}`)
+        ?.abort(params?.reason ?? 'cancelled by the client');
+    }
+  }
+
+  async function handleGet(request: FastifyRequest, reply: FastifyReply) {
+    const caller = await options.resolveCaller(request);
+    if (!acceptedFormats(request.headers.accept).sse) {
+      throw new GatehouseError(
+        'GH_MCP_NOT_ACCEPTABLE',
+        'A GET on the MCP endpoint opens an event stream: send Accept: text/event-stream.',
+      );
+    }
+    const session = await sessionOf(request, caller);
+    if (session === undefined) {
+      reply.header('allow', 'POST, DELETE');
+      throw new GatehouseError(
+        'GH_MCP_METHOD_NOT_ALLOWED',
+        'GET opens a listening stream for a session: send the Mcp-Session-Id from initialize. Without a session, use POST.',
+      );
+    }
+    const stream = new SseStream();
+    const streams = listeners.get(session.id) ?? new Set<SseStream>();
+    listeners.set(session.id, streams);
+    streams.add(stream);
+    const keepalive = setInterval(() => stream.comment('keepalive'), KEEPALIVE_MS).unref();
+    request.raw.once('close', () => {
+      clearInterval(keepalive);
+      streams.delete(stream);
+      if (streams.size === 0) listeners.delete(session.id);
+      stream.end();
+    });
+    reply.headers(SSE_HEADERS).send(stream.body);
+    stream.comment('stream open');
+    return reply;
+  }
+
+  async function handleDelete(request: FastifyRequest, reply: FastifyReply) {
+    const caller = await options.resolveCaller(request);
+    if (options.sessionMode === 'stateless') {
+      reply.header('allow', 'POST');
+      throw new GatehouseError(
+        'GH_MCP_METHOD_NOT_ALLOWED',
+        'This server keeps no sessions (MCP_SESSION_MODE=stateless), so there is none to end.',
+      );
+    }
+    if (request.headers['mcp-session-id'] === undefined) {
+      throw new GatehouseError(
+        'GH_MCP_SESSION_REQUIRED',
+        'DELETE ends a session: send the Mcp-Session-Id header of the session to end.',
+      );
+    }
+    const session = await sessionOf(request, caller);
+    if (session === undefined) throw sessionNotFound();
+    await sessions.end(session.id);
+    for (const stream of listeners.get(session.id) ?? []) stream.end();
+    listeners.delete(session.id);
+    return reply.code(204).send();
+  }
+
+  async function sessionOf(request: FastifyRequest, caller: Caller): Promise<McpSession | undefined> {
+    const header = request.headers['mcp-session-id'];
+    if (header === undefined) return undefined;
+    const session = typeof header === 'string' ? await sessions.find(header, caller.userId) : undefined;
+    if (session === undefined) throw sessionNotFound();
+    return session;
+  }
+}
+
+function sessionNotFound(): GatehouseError {
+  return new GatehouseError(
+    'GH_MCP_SESSION_NOT_FOUND',
+    'Session not found: it expired or was ended. Send initialize to start a new session.',
+  );
+}
+
+async function methodNotAllowed(_request: FastifyRequest, reply: FastifyReply) {
+  reply.header('allow', 'GET, POST, DELETE');
+  throw new GatehouseError('GH_MCP_METHOD_NOT_ALLOWED', 'The MCP endpoint accepts POST, GET and DELETE.');
+}
+
+function hasProgressToken(message: JsonRpcRequest): boolean {
+  const meta = message.params?._meta as { progressToken?: unknown } | undefined;
+  return meta?.progressToken !== undefined;
+}
+
+function mcpErrorHandler(
+  this: FastifyInstance,
+  error: FastifyError | GatehouseError,
+  request: FastifyRequest,
+  reply: FastifyReply,
+) {
+  const known = toGatehouseError(error);
+  if (known.code === 'GH_INTERNAL') request.log.error({ err: error }, 'MCP request failed');
+  else request.log.debug({ code: known.code }, known.message);
+  return reply
+    .code(known.status)
+    .type('application/json')
+    .send(JSON.stringify(failure(null, known)));
+}
+
+function toGatehouseError(error: FastifyError | GatehouseError): GatehouseError {
+  if (isGatehouseError(error)) return error;
+  switch (error.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return new GatehouseError(
+        'GH_HTTP_BODY_TOO_LARGE',
+        'The request body is too large (see HTTP_BODY_LIMIT).',
+      );
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+      return new GatehouseError(
+        'GH_MCP_UNSUPPORTED_MEDIA_TYPE',
+        'POST bodies must be JSON-RPC with Content-Type: application/json.',
+      );
+    default:
+      if (typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500) {
+        return new GatehouseError('GH_HTTP_BAD_REQUEST', error.message);
+      }
+      return new GatehouseError('GH_INTERNAL', 'Internal error; the server log has the details.');
+  }
+}

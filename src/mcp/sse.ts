@@ -1,0 +1,39 @@
+import { PassThrough } from 'node:stream';
+
+/** One Server-Sent Events stream (the body of an MCP response or of a GET listening stream). */
+export class SseStream {
+  readonly body = new PassThrough();
+  #open = true;
+
+  constructor() {
+    this.body.on('close', () => {
+      this.#open = false;
+    });
+  }
+
+  get open(): boolean {
+    return this.#open;
+  }
+
+  send(message: unknown): void {
+    if (this.#open) this.body.write(`event: message\ndata: ${JSON.stringify(message)}\n\n`);
+  }
+
+  /** A comment line: keeps proxies from closing an idle stream. */
+  comment(text: string): void {
+    if (this.#open) this.body.write(`: ${text}\n\n`);
+  }
+
+  end(): void {
+    if (this.#open) {
+      this.#open = false;
+      this.body.end();
+    }
+  }
+}
+
+export const SSE_HEADERS = {
+  'content-type': 'text/event-stream',
+  'cache-control': 'no-cache, no-transform',
+  'x-accel-buffering': 'no',
+} as const;

@@ -1,0 +1,17 @@
+import type { ToolDefinition } from '../tool.js';
+import { calculateSum } from './calculate-sum.js';
+import { deleteUserNote } from './delete-user-note.js';
+import { getServerInfo } from './get-server-info.js';
+import { getUserNotes } from './get-user-notes.js';
+import { saveUserNote } from './save-user-note.js';
+import { whoami } from './whoami.js';
+
+/** The tools every Gatehouse serves itself. */
+export const BUILT_IN_TOOLS: readonly ToolDefinition[] = [
+  whoami,
+  calculateSum,
+  getServerInfo,
+  saveUserNote,
+  getUserNotes,
+  deleteUserNote,
+] as ToolDefinition[];

@@ -1,0 +1,147 @@
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { renderVariablesTable, TABLE_END, TABLE_START } from '../../src/config/docs-table.js';
+import { loadConfig } from '../../src/config/index.js';
+import { VARIABLES } from '../../src/config/variables.js';
+import { GatehouseError } from '../../src/errors/index.js';
+
+function problemsOf(env: Record<string, string>): string {
+  try {
+    loadConfig({ env });
+  } catch (error) {
+    expect(error).toBeInstanceOf(GatehouseError);
+    return (error as GatehouseError).message;
+  }
+  throw new Error('expected loadConfig to fail');
+}
+
+describe('configuration', () => {
+  it('has working defaults: loopback, port 8000, SQLite under ./data, development mode', () => {
+    const config = loadConfig({ env: {}, cwd: '/srv/gh' });
+    expect(config.server).toMatchObject({
+      host: '127.0.0.1',
+      port: 8000,
+      baseUrl: 'http://127.0.0.1:8000',
+      bodyLimit: 1048576,
+    });
+    expect(config.auth.enabled).toBe(false);
+    expect(config.storage.sqliteFile).toBe('/srv/gh/data/gatehouse.db');
+    expect(config.storage.databaseUrl).toBeUndefined();
+    expect(config.mcp).toMatchObject({
+      sessionMode: 'stateful',
+      responseMode: 'json',
+      sessionTtlMs: 3_600_000,
+    });
+  });
+
+  it('is frozen', () => {
+    const config = loadConfig({ env: {} });
+    expect(Object.isFrozen(config)).toBe(true);
+    expect(Object.isFrozen(config.server)).toBe(true);
+    expect(() => {
+      (config.server as { port: number }).port = 1;
+    }).toThrow(TypeError);
+  });
+
+  it('accepts ENABLE_AUTH as an alias and lets the canonical name win', () => {
+    expect(loadConfig({ env: { ENABLE_AUTH: 'false' } }).auth.enabled).toBe(false);
+    expect(loadConfig({ env: { ENABLE_AUTH: 'true', MCP_ENABLE_AUTH: 'false' } }).auth.enabled).toBe(false);
+  });
+
+  it('names the variable, the bad value and what to set', () => {
+    expect(problemsOf({ PORT: 'eighty' })).toContain(
+      "PORT: 'eighty' is not a whole number: set an integer from 0 to 65535",
+    );
+    expect(problemsOf({ PORT: '70000' })).toContain('PORT: 70000 is out of range');
+    expect(problemsOf({ ENABLE_AUTH: 'maybe' })).toContain(
+      "ENABLE_AUTH (alias of MCP_ENABLE_AUTH): 'maybe' is not a boolean: set true or false",
+    );
+    expect(problemsOf({ MCP_SESSION_MODE: 'sticky' })).toContain(
+      "MCP_SESSION_MODE: 'sticky' is not allowed: set one of stateful, stateless",
+    );
+    expect(problemsOf({ DATABASE_URL: 'mysql://u:secret@h/db' })).toContain('DATABASE_URL');
+  });
+
+  it('reports every problem at once', () => {
+    const message = problemsOf({ PORT: 'x', LOG_LEVEL: 'loud', MCP_SESSION_TTL: '5' });
+    expect(message).toContain('3 settings need attention');
+    for (const name of ['PORT:', 'LOG_LEVEL:', 'MCP_SESSION_TTL:'])
+      expect(message).toMatch(new RegExp(`\n  - ${name}`));
+  });
+
+  it('never shows a password from a URL', () => {
+    const message = problemsOf({ DATABASE_URL: 'mysql://admin:hunter2@db.example/x' });
+    expect(message).not.toContain('hunter2');
+    expect(message).toContain('***');
+  });
+
+  it('refuses development mode on a non-loopback HOST, naming HOST', () => {
+    expect(() => loadConfig({ env: { HOST: '0.0.0.0' } })).toThrow(
+      /HOST is '0\.0\.0\.0'.*Set HOST=127\.0\.0\.1/,
+    );
+    try {
+      loadConfig({ env: { HOST: '10.1.2.3', ENABLE_AUTH: 'false' } });
+    } catch (error) {
+      expect((error as GatehouseError).code).toBe('GH_DEV_MODE_REFUSED');
+    }
+  });
+
+  it('refuses development mode in production', () => {
+    expect(() => loadConfig({ env: { NODE_ENV: 'production' } })).toThrow(/NODE_ENV=production/);
+  });
+
+  it('allows every loopback form in development mode', () => {
+    for (const host of ['127.0.0.1', '127.0.0.2', '::1', 'localhost']) {
+      expect(loadConfig({ env: { HOST: host } }).server.host).toBe(host);
+    }
+    expect(loadConfig({ env: { HOST: '::1', PORT: '9' } }).server.baseUrl).toBe('http://[::1]:9');
+  });
+
+  it('refuses MCP_ENABLE_AUTH=true with a message saying what to do instead', () => {
+    expect(problemsOf({ MCP_ENABLE_AUTH: 'true' })).toContain('set MCP_ENABLE_AUTH=false');
+  });
+
+  it('reads the env object of GATEHOUSE_CONFIG_FILE, with the environment winning', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'gh-config-'));
+    const file = path.join(dir, 'gatehouse.json');
+    writeFileSync(
+      file,
+      JSON.stringify({ env: { PORT: 9100, MCP_SESSION_MODE: 'stateless', LOG_LEVEL: 'warn' } }),
+    );
+    const config = loadConfig({ env: { GATEHOUSE_CONFIG_FILE: file, LOG_LEVEL: 'error' } });
+    expect(config.server.port).toBe(9100);
+    expect(config.mcp.sessionMode).toBe('stateless');
+    expect(config.log.level).toBe('error');
+    expect(config.sources.PORT).toBe('file');
+    expect(config.sources.LOG_LEVEL).toBe('env');
+  });
+
+  it('rejects unknown names and bad JSON in the config file', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'gh-config-'));
+    const typo = path.join(dir, 'typo.json');
+    writeFileSync(typo, JSON.stringify({ env: { PROT: 1 } }));
+    expect(problemsOf({ GATEHOUSE_CONFIG_FILE: typo })).toContain('"PROT"');
+    const broken = path.join(dir, 'broken.json');
+    writeFileSync(broken, '{ env: ');
+    expect(problemsOf({ GATEHOUSE_CONFIG_FILE: broken })).toContain('is not valid JSON');
+    expect(problemsOf({ GATEHOUSE_CONFIG_FILE: path.join(dir, 'missing.json') })).toContain('cannot read');
+  });
+});
+
+describe('docs/configuration.md', () => {
+  const doc = readFileSync(new URL('../../docs/configuration.md', import.meta.url), 'utf8');
+
+  it('contains the variables table exactly as the schema renders it (run npm run docs:generate)', () => {
+    const table = doc.slice(doc.indexOf(TABLE_START) + TABLE_START.length, doc.indexOf(TABLE_END)).trim();
+    expect(table).toBe(renderVariablesTable());
+  });
+
+  it('documents every variable and alias by name', () => {
+    for (const spec of Object.values(VARIABLES)) {
+      expect(doc).toContain(`\`${spec.name}\``);
+      for (const alias of 'aliases' in spec ? spec.aliases : []) expect(doc).toContain(`\`${alias}\``);
+    }
+  });
+});
