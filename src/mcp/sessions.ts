@@ -18,6 +18,8 @@ interface CachedSession {
 
 const KEY_PREFIX = 'mcp-session:';
 const LOCAL_CACHE_LIMIT = 10_000;
+/** How stale a cached session may be: a session ended on another instance is refused here within this. */
+const REVALIDATE_MS = 5_000;
 
 /**
  * MCP sessions, kept in the ephemeral store (so any instance behind a load balancer can serve
@@ -52,7 +54,7 @@ export class SessionManager {
     const cached = this.#cache.get(id);
     if (cached !== undefined) {
       if (cached.session.userId !== userId) return undefined;
-      if (now - cached.touchedAt < this.ttlMs / 10) return cached.session;
+      if (now - cached.touchedAt < Math.min(this.ttlMs / 10, REVALIDATE_MS)) return cached.session;
       // Refresh the stored TTL; this also notices a session ended by another instance.
       if (!(await this.store.touch(KEY_PREFIX + id, this.ttlMs))) {
         this.#cache.delete(id);

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Runs the whole test suite. On a fresh machine it first sets up what the tests need:
+# PostgreSQL and Redis started when they are down, Debian's chromium installed when missing,
+# and the project built (the CLI tests run the compiled program).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+log() { printf '\n[test setup] %s\n' "$*"; }
+as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
+
+if ! pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then
+  log "PostgreSQL is not answering on 127.0.0.1:5432: starting it"
+  as_root pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -1)" main start
+  for _ in $(seq 1 30); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 1; done
+fi
+
+if ! redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; then
+  log "Redis is not answering on 127.0.0.1:6379: starting it"
+  as_root mkdir -p /var/lib/redis /var/log/redis
+  as_root redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no \
+    --dir /var/lib/redis --logfile /var/log/redis/ci.log
+  for _ in $(seq 1 30); do redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 && break; sleep 1; done
+fi
+
+if [ ! -x /usr/bin/chromium ]; then
+  log "Debian's chromium is missing (browser tests need it): installing it with apt"
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+fi
+
+log "building"
+npm run --silent build
+
+log "running the test suite"
+report="$(mktemp -t gatehouse-vitest-XXXXXX.json)"
+status=0
+npx vitest run --reporter=default --reporter=json --outputFile.json="$report" "$@" || status=$?
+node -e '
+  const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+  console.log(`\n${r.numPassedTests} passed, ${r.numFailedTests} failed` + (r.numPendingTests ? `, ${r.numPendingTests} skipped` : ""));
+' "$report" || true
+rm -f "$report"
+exit "$status"
