@@ -105,7 +105,9 @@ export class McpDispatcher {
     return this.registry.call(name, args, {
       caller: context.caller,
       services: this.services,
-      signal: context.signal,
+      get signal() {
+        return context.signal;
+      },
       reportProgress: sendProgress ?? noProgress,
     });
   }

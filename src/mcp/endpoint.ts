@@ -27,6 +27,7 @@ export interface McpEndpointOptions {
 
 export const MCP_PATHS = ['/mcp', '/mcp/http'] as const;
 const KEEPALIVE_MS = 25_000;
+const MCP_RESPONSE_HEADERS = { 'x-content-type-options': 'nosniff', 'cache-control': 'no-store' } as const;
 
 /**
  * The Streamable HTTP transport of MCP on Fastify: POST carries JSON-RPC messages and is answered
@@ -35,7 +36,7 @@ const KEEPALIVE_MS = 25_000;
 export async function mcpEndpoint(app: FastifyInstance, options: McpEndpointOptions): Promise<void> {
   const { dispatcher, sessions, transport } = options;
   const listeners = new Map<string, Set<SseStream>>();
-  const inFlight = new Map<string, AbortController>();
+  const inFlight = new Map<string, { abort(reason: unknown): void }>();
 
   // Our own parser so that malformed JSON becomes JSON-RPC -32700 rather than Fastify's 400.
   app.removeAllContentTypeParsers();
@@ -47,7 +48,8 @@ export async function mcpEndpoint(app: FastifyInstance, options: McpEndpointOpti
     },
   );
   app.setErrorHandler(mcpErrorHandler);
-  app.addHook('onRequest', async (request) => {
+  app.addHook('onRequest', async (request, reply) => {
+    reply.headers(MCP_RESPONSE_HEADERS);
     transport.check(request.headers);
   });
   app.addHook('preClose', async () => {
@@ -151,13 +153,19 @@ export async function mcpEndpoint(app: FastifyInstance, options: McpEndpointOpti
     session: McpSession | undefined,
     stream: SseStream | undefined,
   ) {
-    const controller = new AbortController();
+    // Most tools never look at the signal: the controller is created only when one does, or when
+    // the client cancels the request.
+    let controller: AbortController | undefined;
+    const cancellation = { abort: (reason: unknown) => (controller ??= new AbortController()).abort(reason) };
     const key = session === undefined ? undefined : `${session.id}\u0000${String(message.id)}`;
-    if (key !== undefined) inFlight.set(key, controller);
+    if (key !== undefined) inFlight.set(key, cancellation);
     const progressToken = (message.params?._meta as { progressToken?: unknown } | undefined)?.progressToken;
     const context: RequestContext = {
       caller,
-      signal: controller.signal,
+      get signal() {
+        controller ??= new AbortController();
+        return controller.signal;
+      },
       sendProgress:
         stream !== undefined && (typeof progressToken === 'string' || typeof progressToken === 'number')
           ? (progress, total, text) =>

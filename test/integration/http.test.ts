@@ -38,6 +38,18 @@ describe('HTTP basics', () => {
     expect(response.headers['referrer-policy']).toBe('no-referrer');
   });
 
+  it('sets nosniff and no-store on MCP answers, without the HTML-page headers', async () => {
+    const response = await t.app.inject({
+      method: 'POST',
+      url: '/mcp',
+      headers: MCP_HEADERS,
+      payload: JSON.stringify(callTool('calculate_sum', { numbers: [1] })),
+    });
+    expect(response.headers['x-content-type-options']).toBe('nosniff');
+    expect(response.headers['cache-control']).toBe('no-store');
+    expect(response.headers['content-security-policy']).toBeUndefined();
+  });
+
   it('returns a request id, reusing a well-formed incoming one', async () => {
     const generated = await t.app.inject('/health');
     expect(generated.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
@@ -125,7 +137,7 @@ describe('graceful shutdown', () => {
       release();
       const response = await inFlight;
       expect(response.status).toBe(200);
-      expect((await response.json()).result.content[0].text).toBe('done');
+      expect(((await response.json()) as any).result.content[0].text).toBe('done');
       await closed;
       await expect(fetch(`${server.url}/health`)).rejects.toThrow();
     } finally {

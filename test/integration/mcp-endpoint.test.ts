@@ -15,6 +15,18 @@ const countTo = defineTool({
   },
 });
 
+// A tool that waits until its request is cancelled (MCP: notifications/cancelled).
+const waitForCancel = defineTool({
+  name: 'wait_for_cancel',
+  title: 'Wait',
+  description: 'Returns once cancelled.',
+  input: z.strictObject({}),
+  async run(_args, context) {
+    await new Promise((resolve) => context.signal.addEventListener('abort', resolve, { once: true }));
+    return { structured: {}, text: `cancelled: ${String(context.signal.reason)}` };
+  },
+});
+
 function parseSse(body: string): unknown[] {
   return body
     .split('\n\n')
@@ -26,7 +38,7 @@ function parseSse(body: string): unknown[] {
 describe('MCP endpoint (Streamable HTTP)', () => {
   let t: TestApp;
   beforeAll(async () => {
-    t = await createTestApp({}, { extraTools: [countTo] });
+    t = await createTestApp({}, { extraTools: [countTo, waitForCancel] });
   });
   afterAll(() => t.close());
 
@@ -325,6 +337,19 @@ describe('MCP endpoint (Streamable HTTP)', () => {
         headers: { accept: 'application/json' },
       });
       expect(wrongAccept.statusCode).toBe(406);
+    });
+
+    it('notifications/cancelled aborts the named in-flight request of the session', async () => {
+      const id = await openSession();
+      const call = { jsonrpc: '2.0', id: 'slow-1', method: 'tools/call', params: { name: 'wait_for_cancel', arguments: {} } };
+      const pending = post(call, { 'mcp-session-id': id });
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      const cancel = await post(
+        { jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: 'slow-1', reason: 'user pressed stop' } },
+        { 'mcp-session-id': id },
+      );
+      expect(cancel.statusCode).toBe(202);
+      expect((await pending).json().result.content[0].text).toBe('cancelled: user pressed stop');
     });
 
     it('initialize inside a batch is refused', async () => {

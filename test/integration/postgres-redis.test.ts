@@ -69,7 +69,7 @@ describe('Gatehouse on PostgreSQL and Redis, two instances', () => {
         }),
       });
       expect(onB.status).toBe(200);
-      expect((await onB.json()).result.structuredContent.notes).toContainEqual(
+      expect(((await onB.json()) as any).result.structuredContent.notes).toContainEqual(
         expect.objectContaining({ id: noteId }),
       );
 

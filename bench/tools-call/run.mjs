@@ -1,0 +1,90 @@
+// Scenario: stateless `tools/call calculate_sum {numbers:[1,2,3]}` over Streamable HTTP.
+// Servers: a bare node:http floor, the MCP SDK's per-request-server pattern, and Gatehouse
+// (development mode). Every server runs pinned to one core; autocannon runs on the other.
+// Usage: node bench/tools-call/run.mjs [--duration 10] [--write]
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { cpuMicros, load, round, startServer } from '../lib.mjs';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const root = path.resolve(here, '../..');
+const args = process.argv.slice(2);
+const duration = Number(args[args.indexOf('--duration') + 1] || 10);
+const warmup = 3;
+const concurrencies = [10, 50];
+
+const body = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'calculate_sum', arguments: { numbers: [1, 2, 3] } } });
+const headers = { 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'mcp-protocol-version': '2025-11-25' };
+
+const dataDir = mkdtempSync(path.join(tmpdir(), 'gatehouse-bench-'));
+const servers = [
+  { name: 'bare node:http', script: path.join(root, 'bench/servers/bare.mjs') },
+  { name: 'MCP SDK, new server per request', script: path.join(root, 'bench/servers/sdk-per-request.mjs') },
+  {
+    name: 'Gatehouse (auth off)',
+    script: path.join(root, 'dist/src/cli/main.js'),
+    args: ['serve'],
+    env: { GATEHOUSE_DATA_DIR: dataDir, LOG_LEVEL: 'warn', LOG_FORMAT: 'json' },
+  },
+];
+
+async function check(server) {
+  const response = await fetch(`${server.url}/mcp`, { method: 'POST', headers, body });
+  const json = await response.json();
+  if (json.result?.structuredContent?.sum !== 6) throw new Error(`${server.name} answered ${JSON.stringify(json)}`);
+}
+
+const results = [];
+for (const spec of servers) {
+  const server = await startServer(spec);
+  try {
+    await check(server);
+    for (const connections of concurrencies) {
+      await load({ url: `${server.url}/mcp`, body, headers, connections, duration: warmup });
+      const cpuBefore = cpuMicros(server.pid);
+      const result = await load({ url: `${server.url}/mcp`, body, headers, connections, duration });
+      const cpu = cpuMicros(server.pid) - cpuBefore;
+      if (result.non2xx > 0 || result.errors > 0) throw new Error(`${spec.name}: ${result.non2xx} non-2xx, ${result.errors} errors`);
+      results.push({
+        server: spec.name,
+        connections,
+        rps: round(result.requests.average),
+        p50: result.latency.p50,
+        p99: result.latency.p99,
+        cpuMicrosPerRequest: round(cpu / result.requests.total),
+        requests: result.requests.total,
+      });
+      console.error(`${spec.name} c=${connections}: ${round(result.requests.average)} req/s`);
+    }
+  } finally {
+    await server.stop();
+  }
+}
+rmSync(dataDir, { recursive: true, force: true });
+
+const byKey = (name, c) => results.find((r) => r.server === name && r.connections === c);
+const lines = [
+  '| server | connections | req/s | × bare | × SDK per-request | p50 ms | p99 ms | server CPU µs/req |',
+  '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+];
+for (const r of results) {
+  const bare = byKey(servers[0].name, r.connections).rps;
+  const sdk = byKey(servers[1].name, r.connections).rps;
+  lines.push(
+    `| ${r.server} | ${r.connections} | ${r.rps} | ${round(r.rps / bare, 2)} | ${round(r.rps / sdk, 1)} | ${r.p50} | ${r.p99} | ${r.cpuMicrosPerRequest} |`,
+  );
+}
+const table = lines.join('\n');
+const stamp = `Measured ${new Date().toISOString().slice(0, 10)} on ${process.platform}/${process.arch}, Node ${process.version}, ${duration} s per cell after ${warmup} s warm-up, server pinned to core 0 and autocannon on core 1.`;
+console.log(`\n${stamp}\n\n${table}`);
+writeFileSync(path.join(here, 'results.json'), `${JSON.stringify({ date: new Date().toISOString(), node: process.version, duration, results }, null, 2)}\n`);
+
+if (args.includes('--write')) {
+  const readme = path.join(here, 'README.md');
+  const text = readFileSync(readme, 'utf8');
+  const start = '<!-- results:start -->';
+  const end = '<!-- results:end -->';
+  writeFileSync(readme, `${text.slice(0, text.indexOf(start) + start.length)}\n${stamp}\n\n${table}\n${text.slice(text.indexOf(end))}`);
+}
