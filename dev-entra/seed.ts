@@ -1,0 +1,192 @@
+import { readFileSync } from 'node:fs';
+import defaultSeedFile from './seed.json' with { type: 'json' };
+
+/** One seeded user. `id` is the directory object id (`oid`, Graph `id`). */
+export interface SeedUser {
+  id: string;
+  userName: string;
+  userPrincipalName?: string;
+  displayName: string;
+  givenName?: string;
+  surname?: string;
+  jobTitle?: string;
+  mail?: string;
+  password: string;
+  groups: string[];
+  appRoles: { resource: string; role: string }[];
+}
+
+export interface SeedGroup {
+  id: string;
+  displayName: string;
+}
+
+export interface SeedSecret {
+  value: string;
+  hint?: string;
+  expiresAt?: string;
+}
+
+export interface SeedScope {
+  id: string;
+  value: string;
+}
+
+export interface SeedAppRole {
+  id: string;
+  value: string;
+  displayName?: string;
+  allowedMemberTypes: ('User' | 'Application')[];
+}
+
+export interface SeedApplication {
+  appId: string;
+  servicePrincipalId: string;
+  displayName: string;
+  identifierUris: string[];
+  /** `null`/1 → v1 access tokens, 2 → v2 (the manifest's `accessTokenAcceptedVersion`). */
+  accessTokenAcceptedVersion: 1 | 2 | null;
+  publicClient: boolean;
+  isMicrosoftGraph: boolean;
+  groupMembershipClaims: 'None' | 'SecurityGroup' | 'All';
+  optionalClaims: { accessToken: string[]; idToken: string[] };
+  secrets: SeedSecret[];
+  /** PEM certificates whose private keys may sign client assertions. */
+  certificates: string[];
+  redirectUris: { web: string[]; spa: string[]; publicClient: string[] };
+  scopes: SeedScope[];
+  appRoles: SeedAppRole[];
+  preAuthorizedApplications: { appId: string; scopes: string[] }[];
+  /** Permissions this app holds on other APIs, all admin-consented for the tenant. */
+  apiPermissions: { resource: string; scopes: string[]; roles: string[] }[];
+}
+
+export type ResourceParameterMode = 'reject' | 'ignore' | 'match';
+
+export interface Switches {
+  /** Above this many groups a token carries `_claim_names`/`_claim_sources` instead of `groups`. */
+  groupsOverageLimit: number;
+  /** Users (userName, UPN or oid) whose on-behalf-of requests need MFA first. */
+  mfaChallengeUsers: string[];
+  /** What v2 does with the RFC 8707 `resource` parameter. */
+  resourceParameter: ResourceParameterMode;
+  /** Added to the emulator's clock, to look like an identity provider whose clock is off. */
+  clockOffsetSeconds: number;
+}
+
+export interface Seed {
+  tenant: { id: string; domain: string; displayName: string };
+  groups: SeedGroup[];
+  users: SeedUser[];
+  applications: SeedApplication[];
+  switches: Switches;
+}
+
+/** What a seed file may leave out; `normalizeSeed` fills in the defaults. */
+export type SeedInput = {
+  tenant: Seed['tenant'];
+  groups?: SeedGroup[];
+  users: (Omit<SeedUser, 'groups' | 'appRoles'> & Partial<Pick<SeedUser, 'groups' | 'appRoles'>>)[];
+  applications: (Pick<SeedApplication, 'appId' | 'servicePrincipalId' | 'displayName'> &
+    Partial<Omit<SeedApplication, 'appId' | 'servicePrincipalId' | 'displayName' | 'redirectUris'>> & {
+      redirectUris?: Partial<SeedApplication['redirectUris']>;
+    })[];
+  switches?: Partial<Switches>;
+};
+
+export const DEFAULT_SWITCHES: Readonly<Switches> = Object.freeze({
+  groupsOverageLimit: 200,
+  mfaChallengeUsers: [],
+  resourceParameter: 'reject',
+  clockOffsetSeconds: 0,
+});
+
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export class SeedError extends Error {
+  override name = 'SeedError';
+}
+
+function requireGuid(value: unknown, where: string): string {
+  if (typeof value !== 'string' || !GUID.test(value)) {
+    throw new SeedError(`${where} must be a GUID (got ${JSON.stringify(value)})`);
+  }
+  return value.toLowerCase();
+}
+
+function requireString(value: unknown, where: string): string {
+  if (typeof value !== 'string' || value === '') throw new SeedError(`${where} must be a non-empty string`);
+  return value;
+}
+
+export function loadSeed(source?: SeedInput | string): Seed {
+  // Imported rather than read, so the compiled build carries the default seed with it.
+  const input: unknown =
+    source === undefined
+      ? defaultSeedFile
+      : typeof source === 'object'
+        ? source
+        : JSON.parse(readFileSync(source, 'utf8'));
+  return normalizeSeed(input as SeedInput);
+}
+
+/** Validates once and fills defaults, so the rest of the emulator can trust the shape. */
+export function normalizeSeed(input: SeedInput): Seed {
+  if (typeof input !== 'object' || input === null) throw new SeedError('seed must be a JSON object');
+  const tenant = {
+    id: requireGuid(input.tenant?.id, 'tenant.id'),
+    domain: requireString(input.tenant?.domain, 'tenant.domain').toLowerCase(),
+    displayName: input.tenant.displayName ?? input.tenant.domain,
+  };
+  const groups = (input.groups ?? []).map((g, i) => ({
+    id: requireGuid(g.id, `groups[${i}].id`),
+    displayName: requireString(g.displayName, `groups[${i}].displayName`),
+  }));
+  const users = (input.users ?? []).map((u, i): SeedUser => {
+    const userName = requireString(u.userName, `users[${i}].userName`);
+    const upn = u.userPrincipalName ?? `${userName}@${tenant.domain}`;
+    return {
+      ...u,
+      id: requireGuid(u.id, `users[${i}].id`),
+      userName,
+      userPrincipalName: upn,
+      mail: u.mail ?? upn,
+      displayName: requireString(u.displayName, `users[${i}].displayName`),
+      password: requireString(u.password, `users[${i}].password`),
+      groups: (u.groups ?? []).map((g, j) => requireGuid(g, `users[${i}].groups[${j}]`)),
+      appRoles: u.appRoles ?? [],
+    };
+  });
+  const applications = (input.applications ?? []).map(
+    (a, i): SeedApplication => ({
+      appId: requireGuid(a.appId, `applications[${i}].appId`),
+      servicePrincipalId: requireGuid(a.servicePrincipalId, `applications[${i}].servicePrincipalId`),
+      displayName: requireString(a.displayName, `applications[${i}].displayName`),
+      identifierUris: a.identifierUris ?? [],
+      accessTokenAcceptedVersion: a.accessTokenAcceptedVersion ?? null,
+      publicClient: a.publicClient ?? false,
+      isMicrosoftGraph: a.isMicrosoftGraph ?? false,
+      groupMembershipClaims: a.groupMembershipClaims ?? 'None',
+      optionalClaims: { accessToken: [], idToken: [], ...a.optionalClaims },
+      secrets: a.secrets ?? [],
+      certificates: a.certificates ?? [],
+      redirectUris: { web: [], spa: [], publicClient: [], ...a.redirectUris },
+      scopes: a.scopes ?? [],
+      appRoles: a.appRoles ?? [],
+      preAuthorizedApplications: a.preAuthorizedApplications ?? [],
+      apiPermissions: a.apiPermissions ?? [],
+    }),
+  );
+  const switches: Switches = { ...DEFAULT_SWITCHES, ...input.switches };
+  if (!['reject', 'ignore', 'match'].includes(switches.resourceParameter)) {
+    throw new SeedError("switches.resourceParameter must be 'reject', 'ignore' or 'match'");
+  }
+  const groupIds = new Set(groups.map((g) => g.id));
+  for (const u of users) {
+    for (const g of u.groups) {
+      if (!groupIds.has(g))
+        throw new SeedError(`user ${u.userName} is in group ${g}, which is not in groups[]`);
+    }
+  }
+  return { tenant, groups, users, applications, switches };
+}
