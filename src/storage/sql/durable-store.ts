@@ -1,0 +1,29 @@
+import { type Migration, sql } from 'kysely';
+import type { DurableStore } from '../contract.js';
+import { attempt, type SqlBackend } from './backend.js';
+import { createKvEphemeralStore } from './kv-ephemeral-store.js';
+import { migrateToLatest } from './migrate.js';
+import { MIGRATIONS } from './migrations.js';
+import { createNoteRepository } from './note-repository.js';
+import { createUserRepository } from './user-repository.js';
+
+/** The DurableStore over any SQL backend. `migrations` is replaceable so tests can add a failing one. */
+export function createSqlDurableStore(
+  backend: SqlBackend,
+  migrations: Readonly<Record<string, Migration>> = MIGRATIONS,
+): DurableStore {
+  const ephemeral = createKvEphemeralStore(backend);
+  let closing: Promise<void> | undefined;
+  return {
+    backend: backend.kind,
+    migrate: () => migrateToLatest(backend, migrations),
+    ping: () => attempt(backend, async () => void (await sql`select 1`.execute(backend.db))),
+    users: createUserRepository(backend),
+    notes: createNoteRepository(backend),
+    ephemeral,
+    close: () => {
+      closing ??= ephemeral.close().then(() => backend.db.destroy());
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,41 @@
+import type { Kysely, Migration } from 'kysely';
+
+/**
+ * Every schema change, in order. Names sort in the order they must run; a released migration is
+ * never edited, only followed by a new one. Kept in code (not files on disk) so the compiled
+ * dist/ carries them and no directory lookup can miss one.
+ */
+export const MIGRATIONS: Readonly<Record<string, Migration>> = Object.freeze({
+  '001_initial': {
+    async up(db: Kysely<unknown>): Promise<void> {
+      await db.schema
+        .createTable('users')
+        .addColumn('id', 'text', (col) => col.primaryKey())
+        .addColumn('tenant_id', 'text', (col) => col.notNull())
+        .addColumn('object_id', 'text', (col) => col.notNull())
+        .addColumn('display_name', 'text')
+        .addColumn('preferred_username', 'text')
+        .addColumn('created_at', 'bigint', (col) => col.notNull())
+        .addColumn('last_seen_at', 'bigint', (col) => col.notNull())
+        .addUniqueConstraint('users_identity_unique', ['tenant_id', 'object_id'])
+        .execute();
+
+      await db.schema
+        .createTable('notes')
+        .addColumn('id', 'text', (col) => col.primaryKey())
+        .addColumn('user_id', 'text', (col) => col.notNull().references('users.id').onDelete('cascade'))
+        .addColumn('text', 'text', (col) => col.notNull())
+        .addColumn('created_at', 'bigint', (col) => col.notNull())
+        .execute();
+      await db.schema.createIndex('notes_user_id_idx').on('notes').column('user_id').execute();
+
+      await db.schema
+        .createTable('kv')
+        .addColumn('key', 'text', (col) => col.primaryKey())
+        .addColumn('value', 'text', (col) => col.notNull())
+        .addColumn('expires_at', 'bigint', (col) => col.notNull())
+        .execute();
+      await db.schema.createIndex('kv_expires_at_idx').on('kv').column('expires_at').execute();
+    },
+  },
+});

@@ -1,0 +1,106 @@
+import { mkdirSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import Database from 'better-sqlite3';
+import { Kysely, SqliteDialect, sql } from 'kysely';
+import { StorageUnavailableError } from '../../errors/index.js';
+import type { DurableStore } from '../contract.js';
+import type { SqlBackend } from '../sql/backend.js';
+import { errorCode } from '../sql/connection-failure.js';
+import { createSqlDurableStore } from '../sql/durable-store.js';
+import type { Tables } from '../sql/tables.js';
+
+export interface SqliteStoreOptions {
+  /** Path of the database file (its directory is created), or ':memory:'. */
+  file: string;
+}
+
+/** How long a statement waits for another process's write lock before giving up. */
+const BUSY_TIMEOUT_MS = 5_000;
+
+export function createSqliteStore(options: SqliteStoreOptions): DurableStore {
+  return createSqlDurableStore(sqliteBackend(options));
+}
+
+/**
+ * Migrations of one file by several stores in this process take turns here: better-sqlite3 is
+ * synchronous, so a second connection waiting on the file lock would block the very thread that
+ * has to release it.
+ */
+const migrationQueues = new Map<string, Promise<unknown>>();
+
+export function sqliteBackend(options: SqliteStoreOptions): SqlBackend {
+  const inMemory = options.file === ':memory:';
+  const file = inMemory ? options.file : resolve(options.file);
+  const db = new Kysely<Tables>({
+    // Opened on first use, so creating a store never throws and a failure reaches the caller.
+    dialect: new SqliteDialect({ database: async () => openDatabase(file, inMemory) }),
+  });
+
+  return {
+    kind: 'sqlite',
+    db,
+    async beginMigration(conn) {
+      // IMMEDIATE takes the write lock now, before anything is read, so two processes cannot
+      // both decide that the same migration is pending.
+      await sql`begin immediate`.execute(conn);
+      return undefined;
+    },
+    serializeMigration(run) {
+      if (inMemory) return run();
+      const previous = migrationQueues.get(file) ?? Promise.resolve();
+      const next = previous.catch(() => undefined).then(run);
+      migrationQueues.set(file, next);
+      const forget = () => {
+        if (migrationQueues.get(file) === next) migrationQueues.delete(file);
+      };
+      next.then(forget, forget);
+      return next;
+    },
+    unavailable: (error) => sqliteUnavailable(error, file),
+    isForeignKeyViolation: (error) => errorCode(error) === 'SQLITE_CONSTRAINT_FOREIGNKEY',
+  };
+}
+
+function openDatabase(file: string, inMemory: boolean): Database.Database {
+  try {
+    if (!inMemory) mkdirSync(dirname(file), { recursive: true });
+    const database = new Database(file, { timeout: BUSY_TIMEOUT_MS });
+    database.pragma('journal_mode = WAL');
+    database.pragma('synchronous = NORMAL');
+    database.pragma('foreign_keys = ON');
+    database.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+    return database;
+  } catch (error) {
+    throw sqliteUnavailable(error, file) ?? error;
+  }
+}
+
+const WHERE = '(GATEHOUSE_DATA_DIR)';
+
+function sqliteUnavailable(error: unknown, file: string): StorageUnavailableError | undefined {
+  if (error instanceof StorageUnavailableError) return error;
+  const code = errorCode(error) ?? '';
+  const reason = error instanceof Error ? error.message : String(error);
+  if (/^(ENOTDIR|EACCES|EPERM|EROFS|ENOENT|EEXIST|SQLITE_CANTOPEN)/.test(code)) {
+    return new StorageUnavailableError(
+      `SQLite could not open ${file} ${WHERE}: ${reason}. ` +
+        'Point GATEHOUSE_DATA_DIR at a directory Gatehouse can create and write.',
+      error,
+    );
+  }
+  if (/^(SQLITE_BUSY|SQLITE_LOCKED)/.test(code)) {
+    return new StorageUnavailableError(
+      `SQLite database ${file} stayed locked by another process for ${BUSY_TIMEOUT_MS} ms ${WHERE}: ` +
+        'is another Gatehouse using the same file? Use PostgreSQL (DATABASE_URL) to run several instances.',
+      error,
+    );
+  }
+  if (/^(SQLITE_READONLY|SQLITE_IOERR|SQLITE_FULL|SQLITE_NOTADB|SQLITE_CORRUPT)/.test(code)) {
+    return new StorageUnavailableError(
+      `SQLite cannot use ${file} ${WHERE}: ${reason}. Check that the file is a Gatehouse database ` +
+        'on a writable disk with free space.',
+      error,
+    );
+  }
+  return undefined;
+}
