@@ -93,6 +93,46 @@ export const ERROR_CATALOGUE = {
     rpc: -32600,
     summary: 'The HTTP method is not served on the MCP endpoint for this request.',
   },
+  GH_AUTH_MISSING_TOKEN: {
+    status: 401,
+    rpc: -32001,
+    summary:
+      'No bearer token in the Authorization header; the WWW-Authenticate header says where to get one.',
+  },
+  GH_AUTH_INVALID_TOKEN: {
+    status: 401,
+    rpc: -32001,
+    summary:
+      'The bearer token is not acceptable (signature, issuer, audience, times, tenant or client); the description says which.',
+  },
+  GH_AUTH_KEYS_UNAVAILABLE: {
+    status: 503,
+    rpc: -32001,
+    summary:
+      "The issuer's signing keys could not be fetched and none are cached; retry after Retry-After seconds.",
+  },
+  GH_AUTH_INSUFFICIENT_SCOPE: {
+    status: 403,
+    rpc: -32001,
+    summary:
+      'The token lacks a scope the request needs; WWW-Authenticate names every scope to ask for (step-up).',
+  },
+  GH_AUTH_PATH_TOKEN_FORBIDDEN: {
+    status: 403,
+    rpc: -32001,
+    summary: 'The token in the /mcp/t-{token}/http path is not the configured MCP_SERVER_TOKEN.',
+  },
+  GH_POLICY_NO_MEMBERSHIP: {
+    status: 403,
+    rpc: -32001,
+    summary:
+      'The user belongs to no organization or team and has no role from Entra ID; an administrator must add them.',
+  },
+  GH_POLICY_ROLE_REQUIRED: {
+    status: 200,
+    rpc: -32003,
+    summary: 'The tool needs a role the caller does not have; the message names it.',
+  },
   GH_TOOL_UNKNOWN: {
     status: 200,
     rpc: -32602,

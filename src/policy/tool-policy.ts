@@ -1,0 +1,26 @@
+import type { ScopeNames } from './scopes.js';
+
+/** What calling one tool requires besides the tools.execute scope. */
+export interface ToolPolicy {
+  /** Extra logical scopes, e.g. 'chat' for the chat tools. */
+  scopes: readonly (keyof ScopeNames)[];
+  /** The caller needs at least one of these roles; empty means any admitted caller. */
+  roles: readonly string[];
+}
+
+const OPEN: ToolPolicy = Object.freeze({ scopes: [], roles: [] });
+
+/** Defaults for the built-in tools; the config file's "tools" section overrides them by name. */
+export const DEFAULT_TOOL_POLICIES: Readonly<Record<string, ToolPolicy>> = Object.freeze({
+  whoami: OPEN,
+  calculate_sum: OPEN,
+  save_user_note: OPEN,
+  get_user_notes: OPEN,
+  delete_user_note: OPEN,
+  // Server internals (version, storage, uptime) are for administrators.
+  get_server_info: Object.freeze({ scopes: [], roles: ['admin'] }),
+});
+
+export function policyFor(tool: string, overrides: Readonly<Record<string, ToolPolicy>>): ToolPolicy {
+  return overrides[tool] ?? DEFAULT_TOOL_POLICIES[tool] ?? OPEN;
+}

@@ -1,0 +1,49 @@
+import { createHash } from 'node:crypto';
+
+interface Entry<T> {
+  value: T;
+  /** Epoch ms after which the entry is dead: the earlier of the token's exp and the cache TTL. */
+  until: number;
+}
+
+/**
+ * Verified tokens by SHA-256 of the token (the token itself is never kept). Bounded: the oldest
+ * entry goes first. An entry never outlives its token's exp.
+ */
+export class VerifiedTokenCache<T> {
+  readonly #entries = new Map<string, Entry<T>>();
+
+  constructor(
+    private readonly maxEntries: number,
+    private readonly ttlMs: number,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  static keyOf(token: string): string {
+    return createHash('sha256').update(token).digest('base64url');
+  }
+
+  get(key: string): T | undefined {
+    const entry = this.#entries.get(key);
+    if (entry === undefined) return undefined;
+    if (this.now() >= entry.until) {
+      this.#entries.delete(key);
+      return undefined;
+    }
+    return entry.value;
+  }
+
+  set(key: string, value: T, expiresAtSeconds: number): void {
+    const until = Math.min(expiresAtSeconds * 1000, this.now() + this.ttlMs);
+    if (until <= this.now()) return;
+    if (this.#entries.size >= this.maxEntries && !this.#entries.has(key)) {
+      const oldest = this.#entries.keys().next().value;
+      if (oldest !== undefined) this.#entries.delete(oldest);
+    }
+    this.#entries.set(key, { value, until });
+  }
+
+  get size(): number {
+    return this.#entries.size;
+  }
+}
