@@ -156,15 +156,18 @@ export async function mcpEndpoint(app: FastifyInstance, options: McpEndpointOpti
     // Most tools never look at the signal: the controller is created only when one does, or when
     // the client cancels the request.
     let controller: AbortController | undefined;
-    const cancellation = { abort: (reason: unknown) => (controller ??= new AbortController()).abort(reason) };
+    const lazyController = () => {
+      controller ??= new AbortController();
+      return controller;
+    };
+    const cancellation = { abort: (reason: unknown) => lazyController().abort(reason) };
     const key = session === undefined ? undefined : `${session.id}\u0000${String(message.id)}`;
     if (key !== undefined) inFlight.set(key, cancellation);
     const progressToken = (message.params?._meta as { progressToken?: unknown } | undefined)?.progressToken;
     const context: RequestContext = {
       caller,
       get signal() {
-        controller ??= new AbortController();
-        return controller.signal;
+        return lazyController().signal;
       },
       sendProgress:
         stream !== undefined && (typeof progressToken === 'string' || typeof progressToken === 'number')

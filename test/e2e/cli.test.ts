@@ -123,7 +123,7 @@ describe('gatehouse CLI', () => {
           params: { name: 'calculate_sum', arguments: { numbers: [1, 2, 3] } },
         }),
       });
-      expect((await response.json()).result.structuredContent).toEqual({ sum: 6 });
+      expect(((await response.json()) as any).result.structuredContent).toEqual({ sum: 6 });
     } finally {
       const code = exited(child);
       child.kill('SIGTERM');

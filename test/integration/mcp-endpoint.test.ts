@@ -341,11 +341,20 @@ describe('MCP endpoint (Streamable HTTP)', () => {
 
     it('notifications/cancelled aborts the named in-flight request of the session', async () => {
       const id = await openSession();
-      const call = { jsonrpc: '2.0', id: 'slow-1', method: 'tools/call', params: { name: 'wait_for_cancel', arguments: {} } };
+      const call = {
+        jsonrpc: '2.0',
+        id: 'slow-1',
+        method: 'tools/call',
+        params: { name: 'wait_for_cancel', arguments: {} },
+      };
       const pending = post(call, { 'mcp-session-id': id });
       await new Promise((resolve) => setTimeout(resolve, 50));
       const cancel = await post(
-        { jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: 'slow-1', reason: 'user pressed stop' } },
+        {
+          jsonrpc: '2.0',
+          method: 'notifications/cancelled',
+          params: { requestId: 'slow-1', reason: 'user pressed stop' },
+        },
         { 'mcp-session-id': id },
       );
       expect(cancel.statusCode).toBe(202);
