@@ -45,24 +45,34 @@ Every setting is an environment variable: see docs/configuration.md.`,
 
 function printBanner(config: GatehouseConfig, url: string) {
   const mcp = `${config.server.baseUrl === `http://${config.server.host}:${config.server.port}` ? url : config.server.baseUrl}/mcp`;
-  say();
-  say(`Gatehouse is ready.`);
-  say(`  MCP endpoint   ${mcp}`);
-  say(`  Health         ${url}/health   Readiness ${url}/ready`);
-  if (!config.auth.enabled) {
-    say();
-    say('  !!! DEVELOPMENT MODE: authentication is OFF (MCP_ENABLE_AUTH=false). !!!');
-    say('  !!! Every request acts as "Development User" with every role.        !!!');
-    say('  !!! Gatehouse refuses this mode on a non-loopback HOST or in production. !!!');
+  const lines = ['', 'Gatehouse is ready.', `  MCP endpoint   ${mcp}`, `  Health         ${url}/health   Readiness ${url}/ready`];
+  if (config.auth.enabled) {
+    const entra = config.auth.entra!;
+    lines.push(
+      `  Sign-in        Entra ID tenant ${entra.tenant}, API app ${entra.clientId} (${entra.authorityHost})`,
+      `  Your identity  ${url}/me (with a bearer token)`,
+    );
+  } else {
+    lines.push(
+      '',
+      '  !!! DEVELOPMENT MODE: authentication is OFF (MCP_ENABLE_AUTH=false). !!!',
+      '  !!! Every request acts as "Development User" with every role.        !!!',
+      '  !!! Gatehouse refuses this mode on a non-loopback HOST or in production. !!!',
+    );
   }
-  say();
-  say('Connect a client:');
-  say(`  Claude Code   claude mcp add gatehouse --transport http ${mcp}`);
-  say(`  VS Code       .vscode/mcp.json: {"servers":{"gatehouse":{"type":"http","url":"${mcp}"}}}`);
-  say(`  Cursor        ~/.cursor/mcp.json: {"mcpServers":{"gatehouse":{"url":"${mcp}"}}}`);
-  say(`  Inspector     npx @modelcontextprotocol/inspector  (transport: Streamable HTTP, URL above)`);
-  say();
-  say('Stop with Ctrl+C. Configuration: docs/configuration.md.');
+  lines.push(
+    '',
+    'Connect a client:',
+    `  Claude Code   claude mcp add gatehouse --transport http ${mcp}`,
+    `  VS Code       .vscode/mcp.json: {"servers":{"gatehouse":{"type":"http","url":"${mcp}"}}}`,
+    `  Cursor        ~/.cursor/mcp.json: {"mcpServers":{"gatehouse":{"url":"${mcp}"}}}`,
+    `  Windsurf      ~/.codeium/windsurf/mcp_config.json: {"mcpServers":{"gatehouse":{"serverUrl":"${mcp}"}}}`,
+    '  Inspector     npx @modelcontextprotocol/inspector  (transport: Streamable HTTP, URL above)',
+    '',
+    'Stop with Ctrl+C. Configuration: docs/configuration.md.',
+  );
+  // One write, so whoever reads the output never sees half a banner.
+  process.stderr.write(`${lines.join('\n')}\n`);
 }
 
 function handleSignals(running: RunningGatehouse, timeoutMs: number) {

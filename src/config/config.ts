@@ -12,6 +12,21 @@ export interface GatehouseConfig {
   readonly auth: {
     /** false = development mode: no authentication, a fixed development user. */
     readonly enabled: boolean;
+    /** Set when auth is enabled. */
+    readonly entra: EntraSettings | undefined;
+    readonly scopeNames: Readonly<{
+      discover: string;
+      toolsRead: string;
+      toolsExecute: string;
+      chat: string;
+    }>;
+    readonly serverToken: string | undefined;
+    readonly serverTokenRoles: readonly string[];
+    readonly ssoAutoAssign: boolean;
+    readonly defaultMembership: Readonly<{ org: string; team: string; role: string }>;
+    readonly groupRoles: Readonly<Record<string, readonly string[]>>;
+    readonly clockSkewSeconds: number;
+    readonly tokenCacheTtlMs: number;
   };
   readonly mcp: {
     readonly sessionMode: 'stateful' | 'stateless';
@@ -31,7 +46,30 @@ export interface GatehouseConfig {
     readonly level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
     readonly format: 'json' | 'pretty';
   };
+  /** Per-tool requirements from the config file's "tools" section (built-in defaults apply otherwise). */
+  readonly toolPolicies: Readonly<Record<string, ToolPolicySetting>>;
   /** Where each setting came from, for the start-up summary: variable name → 'env' | 'file' | 'default'. */
   readonly sources: Readonly<Record<string, 'env' | 'file' | 'default'>>;
   readonly configFile: string | undefined;
+}
+
+export interface EntraSettings {
+  readonly authorityHost: string;
+  /** A tenant GUID, or 'common' / 'organizations' for multi-tenant apps. */
+  readonly tenant: string;
+  readonly clientId: string;
+  readonly identifierUri: string;
+  /** Every accepted aud value. */
+  readonly audiences: readonly string[];
+  /** v2 issuer template with {tenantid}, when set explicitly. */
+  readonly issuerTemplate: string | undefined;
+  readonly allowedTenants: readonly string[] | undefined;
+  readonly allowedClientApps: readonly string[] | undefined;
+}
+
+export interface ToolPolicySetting {
+  /** Logical scopes needed besides tools.execute. */
+  readonly scopes: readonly ('discover' | 'toolsRead' | 'toolsExecute' | 'chat')[];
+  /** Any one of these roles is enough; empty means any admitted caller. */
+  readonly roles: readonly string[];
 }

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import path from 'node:path';
 import { GatehouseError } from '../errors/index.js';
-import type { GatehouseConfig } from './config.js';
+import type { GatehouseConfig, ToolPolicySetting } from './config.js';
 import { VARIABLES, type VariableName, type VariableValue } from './variables.js';
 
 export type Environment = Readonly<Record<string, string | undefined>>;
@@ -25,7 +25,8 @@ export function loadConfig(options: LoadOptions = {}): GatehouseConfig {
   const sources: Record<string, 'env' | 'file' | 'default'> = {};
 
   const configFile = env.GATEHOUSE_CONFIG_FILE?.trim() || undefined;
-  const fileEnv = configFile ? readConfigFile(path.resolve(cwd, configFile), problems) : {};
+  const file = configFile ? readConfigFile(path.resolve(cwd, configFile), problems) : { env: {}, tools: {} };
+  const fileEnv = file.env;
 
   function read<N extends VariableName>(name: N): VariableValue<N> | undefined {
     const spec = VARIABLES[name];
@@ -54,7 +55,29 @@ export function loadConfig(options: LoadOptions = {}): GatehouseConfig {
   const host = read('HOST') ?? '127.0.0.1';
   const port = read('PORT') ?? 8000;
   const nodeEnv = read('NODE_ENV') ?? 'development';
-  const authEnabled = read('MCP_ENABLE_AUTH') ?? false;
+  const tenant = read('MCP_AZURE_TENANT_ID');
+  const clientId = read('MCP_AZURE_CLIENT_ID');
+  const identifierUri = read('MCP_AZURE_IDENTIFIER_URI');
+  const authorityHost = (read('MCP_AZURE_AUTHORITY_HOST') ?? 'https://login.microsoftonline.com').replace(
+    /\/+$/,
+    '',
+  );
+  const extraAudiences = read('MCP_AZURE_TOKEN_AUDIENCE') ?? [];
+  const issuerTemplate = read('MCP_AZURE_TOKEN_ISSUER');
+  const allowedTenants = read('MCP_AZURE_ALLOWED_TENANTS');
+  const allowedClientApps = read('MCP_AZURE_ALLOWED_CLIENT_APPS');
+  const clockSkew = read('MCP_AZURE_CLOCK_SKEW') ?? 300;
+  const tokenCacheTtl = read('MCP_AZURE_TOKEN_CACHE_TTL') ?? 300;
+  const groupRoles = read('MCP_AZURE_GROUP_ROLES') ?? {};
+  const scopeRenames = read('MCP_AZURE_SCOPES') ?? {};
+  const serverToken = read('MCP_SERVER_TOKEN');
+  const serverTokenRoles = read('MCP_SERVER_TOKEN_ROLES') ?? ['user'];
+  const ssoAutoAssign = read('GATEHOUSE_SSO_AUTO_ASSIGN') ?? true;
+  const defaultOrg = read('GATEHOUSE_DEFAULT_ORG') ?? 'default';
+  const defaultTeam = read('GATEHOUSE_DEFAULT_TEAM') ?? 'default';
+  const defaultRole = read('GATEHOUSE_DEFAULT_ROLE') ?? 'user';
+  // Configuring an API app means authentication is wanted: never fall back to development mode then.
+  const authEnabled = read('MCP_ENABLE_AUTH') ?? clientId !== undefined;
   const baseUrlRaw = read('MCP_SERVER_BASE_URL');
   const allowedOrigins = read('MCP_ALLOWED_ORIGINS') ?? [];
   const sessionMode = read('MCP_SESSION_MODE') ?? 'stateful';
@@ -71,10 +94,22 @@ export function loadConfig(options: LoadOptions = {}): GatehouseConfig {
   const redisKeyPrefix = read('REDIS_KEY_PREFIX') ?? 'gatehouse:';
 
   if (authEnabled) {
-    problems.push(
-      'MCP_ENABLE_AUTH (or ENABLE_AUTH) is true, but this version of Gatehouse has no token verification to enforce it: ' +
-        'set MCP_ENABLE_AUTH=false to run in development mode on a loopback address.',
-    );
+    if (clientId === undefined && sources.MCP_AZURE_CLIENT_ID === 'default') {
+      problems.push(
+        'MCP_AZURE_CLIENT_ID is not set: authentication (MCP_ENABLE_AUTH=true) needs the Application (client) ID of the Gatehouse API app registration. ' +
+          'Or set MCP_ENABLE_AUTH=false to run in development mode on a loopback address.',
+      );
+    }
+    if (tenant === undefined && sources.MCP_AZURE_TENANT_ID === 'default') {
+      problems.push(
+        'MCP_AZURE_TENANT_ID is not set: authentication needs the Directory (tenant) ID whose tokens Gatehouse accepts.',
+      );
+    }
+    if ((tenant === 'common' || tenant === 'organizations') && allowedTenants === undefined) {
+      problems.push(
+        `MCP_AZURE_TENANT_ID is '${tenant}': a specific tenant GUID is required unless MCP_AZURE_ALLOWED_TENANTS lists the tenants to accept.`,
+      );
+    }
   } else {
     if (nodeEnv === 'production') {
       throw new GatehouseError(
@@ -115,7 +150,43 @@ export function loadConfig(options: LoadOptions = {}): GatehouseConfig {
   const baseUrl = (baseUrlRaw ?? `http://${formatHostForUrl(host)}:${port}`).replace(/\/+$/, '');
   const config: GatehouseConfig = {
     server: { host, port, baseUrl, bodyLimit, shutdownTimeoutMs: shutdownTimeout * 1000, nodeEnv },
-    auth: { enabled: authEnabled },
+    auth: {
+      enabled: authEnabled,
+      entra:
+        authEnabled && tenant !== undefined && clientId !== undefined
+          ? {
+              authorityHost,
+              tenant,
+              clientId,
+              identifierUri: identifierUri ?? `api://${clientId}`,
+              audiences: [
+                ...new Set([
+                  clientId,
+                  identifierUri ?? `api://${clientId}`,
+                  `${identifierUri ?? `api://${clientId}`}/`,
+                  ...extraAudiences,
+                ]),
+              ],
+              issuerTemplate,
+              allowedTenants,
+              allowedClientApps,
+            }
+          : undefined,
+      scopeNames: {
+        discover: 'discover',
+        toolsRead: 'tools.read',
+        toolsExecute: 'tools.execute',
+        chat: 'chat',
+        ...scopeRenames,
+      },
+      serverToken,
+      serverTokenRoles,
+      ssoAutoAssign,
+      defaultMembership: { org: defaultOrg, team: defaultTeam, role: defaultRole },
+      groupRoles,
+      clockSkewSeconds: clockSkew,
+      tokenCacheTtlMs: tokenCacheTtl * 1000,
+    },
     mcp: { sessionMode, sessionTtlMs: sessionTtl * 1000, responseMode, allowedOrigins },
     storage: {
       databaseUrl,
@@ -125,13 +196,27 @@ export function loadConfig(options: LoadOptions = {}): GatehouseConfig {
       redisKeyPrefix,
     },
     log: { level: logLevel, format: logFormat },
+    toolPolicies: file.tools,
     sources,
     configFile,
   };
   return deepFreeze(config);
 }
 
-function readConfigFile(file: string, problems: string[]): Record<string, string> {
+interface ConfigFile {
+  env: Record<string, string>;
+  tools: Record<string, ToolPolicySetting>;
+}
+
+const LOGICAL_SCOPES = {
+  discover: 'discover',
+  'tools.read': 'toolsRead',
+  'tools.execute': 'toolsExecute',
+  chat: 'chat',
+} as const;
+
+function readConfigFile(file: string, problems: string[]): ConfigFile {
+  const result: ConfigFile = { env: {}, tools: {} };
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -139,41 +224,82 @@ function readConfigFile(file: string, problems: string[]): Record<string, string
     problems.push(
       `GATEHOUSE_CONFIG_FILE: cannot read ${file} (${(error as NodeJS.ErrnoException).code ?? 'error'}): fix the path or unset it.`,
     );
-    return {};
+    return result;
   }
   let data: unknown;
   try {
     data = JSON.parse(text);
   } catch (error) {
     problems.push(`GATEHOUSE_CONFIG_FILE: ${file} is not valid JSON (${(error as Error).message}).`);
-    return {};
+    return result;
   }
-  const envSection = (data as { env?: unknown } | null)?.env;
-  if (
-    data === null ||
-    typeof data !== 'object' ||
-    (envSection !== undefined && (envSection === null || typeof envSection !== 'object'))
-  ) {
+  if (data === null || typeof data !== 'object' || Array.isArray(data)) {
     problems.push(
-      `GATEHOUSE_CONFIG_FILE: ${file} must hold a JSON object whose "env" member is an object of variable names to values.`,
+      `GATEHOUSE_CONFIG_FILE: ${file} must hold a JSON object with "env" and/or "tools" members.`,
     );
-    return {};
+    return result;
   }
-  const result: Record<string, string> = {};
-  for (const [key, value] of Object.entries((envSection ?? {}) as Record<string, unknown>)) {
-    if (!isKnownVariable(key)) {
+  const { env, tools, ...unknown } = data as { env?: unknown; tools?: unknown };
+  for (const key of Object.keys(unknown))
+    problems.push(
+      `GATEHOUSE_CONFIG_FILE: "${key}" in ${file} is not a section Gatehouse reads (it reads "env" and "tools").`,
+    );
+  if (env !== undefined) {
+    if (!isPlainObject(env))
+      problems.push(`GATEHOUSE_CONFIG_FILE: "env" in ${file} must be an object of variable names to values.`);
+    else {
+      for (const [key, value] of Object.entries(env)) {
+        if (!isKnownVariable(key)) {
+          problems.push(
+            `GATEHOUSE_CONFIG_FILE: "${key}" in ${file} is not a Gatehouse variable (see docs/configuration.md).`,
+          );
+        } else if (typeof value === 'object' && value !== null) {
+          problems.push(`GATEHOUSE_CONFIG_FILE: "${key}" in ${file} must be a string, number or boolean.`);
+        } else {
+          result.env[key] = String(value);
+        }
+      }
+    }
+  }
+  if (tools !== undefined) {
+    if (!isPlainObject(tools))
       problems.push(
-        `GATEHOUSE_CONFIG_FILE: "${key}" in ${file} is not a Gatehouse variable (see docs/configuration.md).`,
+        `GATEHOUSE_CONFIG_FILE: "tools" in ${file} must be an object of tool names to { "roles": [...], "scopes": [...] }.`,
       );
-      continue;
+    else {
+      for (const [name, setting] of Object.entries(tools)) {
+        const parsed = toolPolicySetting(setting);
+        if (typeof parsed === 'string')
+          problems.push(`GATEHOUSE_CONFIG_FILE: tools.${name} in ${file}: ${parsed}.`);
+        else result.tools[name] = parsed;
+      }
     }
-    if (typeof value === 'object' && value !== null) {
-      problems.push(`GATEHOUSE_CONFIG_FILE: "${key}" in ${file} must be a string, number or boolean.`);
-      continue;
-    }
-    result[key] = String(value);
   }
   return result;
+}
+
+function toolPolicySetting(value: unknown): ToolPolicySetting | string {
+  if (!isPlainObject(value)) return 'must be an object like { "roles": ["admin"], "scopes": ["chat"] }';
+  const { roles = [], scopes = [], ...rest } = value as { roles?: unknown; scopes?: unknown };
+  if (Object.keys(rest).length > 0)
+    return `unknown member ${Object.keys(rest)
+      .map((key) => `"${key}"`)
+      .join(', ')} (use "roles" and "scopes")`;
+  if (!Array.isArray(roles) || !roles.every((role) => typeof role === 'string' && role !== ''))
+    return '"roles" must be an array of role names';
+  if (!Array.isArray(scopes)) return `"scopes" must be an array of ${Object.keys(LOGICAL_SCOPES).join(', ')}`;
+  const logical: ToolPolicySetting['scopes'][number][] = [];
+  for (const scope of scopes) {
+    const key = LOGICAL_SCOPES[scope as keyof typeof LOGICAL_SCOPES];
+    if (key === undefined)
+      return `"${String(scope)}" is not a scope: use ${Object.keys(LOGICAL_SCOPES).join(', ')}`;
+    logical.push(key);
+  }
+  return { roles, scopes: logical };
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
 }
 
 function isKnownVariable(name: string): boolean {

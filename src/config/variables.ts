@@ -94,6 +94,91 @@ export function redactUrl(raw: string): string {
   }
 }
 
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export function guidValue(raw: string): Parsed<string> {
+  const value = raw.trim().toLowerCase();
+  return GUID.test(value)
+    ? ok(value)
+    : problem(
+        `'${raw}' is not a GUID: use the Directory (tenant) or Application (client) ID from the Azure portal`,
+      );
+}
+
+export function tenantValue(raw: string): Parsed<string> {
+  const value = raw.trim().toLowerCase();
+  if (value === 'common' || value === 'organizations') return ok(value);
+  return guidValue(raw);
+}
+
+export function listValue(item: (raw: string) => Parsed<string>, example: string) {
+  return (raw: string): Parsed<string[]> => {
+    const items = raw.split(/[\s,]+/).filter((entry) => entry !== '');
+    const values: string[] = [];
+    for (const entry of items) {
+      const parsed = item(entry);
+      if (!parsed.ok) return problem(`${parsed.problem} (a comma-separated list, e.g. ${example})`);
+      values.push(parsed.value);
+    }
+    return values.length === 0
+      ? problem('the list is empty: unset it or give at least one value')
+      : ok(values);
+  };
+}
+
+/** "group=role;role,group2=role" → { group: [role, role], group2: [role] } */
+export function groupRolesValue(raw: string): Parsed<Record<string, string[]>> {
+  const result: Record<string, string[]> = {};
+  for (const pair of raw
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter(Boolean)) {
+    const [group, roles] = pair.split('=');
+    if (!group || !roles)
+      return problem(
+        `'${pair}' is not group=role: write e.g. 0b5f…-group-id=admin,another-group-id=user;auditor`,
+      );
+    result[group.trim().toLowerCase()] = roles
+      .split(';')
+      .map((role) => role.trim())
+      .filter(Boolean);
+  }
+  return ok(result);
+}
+
+const SCOPE_KEYS = {
+  discover: 'discover',
+  'tools.read': 'toolsRead',
+  'tools.execute': 'toolsExecute',
+  chat: 'chat',
+} as const;
+export type ScopeRenames = Partial<Record<(typeof SCOPE_KEYS)[keyof typeof SCOPE_KEYS], string>>;
+
+/** "tools.execute=mcp.call discover=mcp.list" → renames of the logical scopes. */
+export function scopeRenamesValue(raw: string): Parsed<ScopeRenames> {
+  const result: ScopeRenames = {};
+  for (const pair of raw.split(/[\s,]+/).filter(Boolean)) {
+    const [logical, name] = pair.split('=');
+    const key = SCOPE_KEYS[logical as keyof typeof SCOPE_KEYS];
+    if (key === undefined || !name || !/^[\w.:/-]+$/.test(name)) {
+      return problem(
+        `'${pair}' is not logical=name with logical one of ${Object.keys(SCOPE_KEYS).join(', ')} (e.g. tools.execute=mcp.call)`,
+      );
+    }
+    result[key] = name;
+  }
+  return ok(result);
+}
+
+function secretValue(raw: string): Parsed<string> {
+  const value = raw.trim();
+  return value.length >= 32
+    ? ok(value)
+    : problem(
+        'it is shorter than 32 characters: use a long random value, e.g. from `openssl rand -base64 32`',
+      );
+}
+
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 export const VARIABLES = {
@@ -120,9 +205,127 @@ export const VARIABLES = {
     name: 'MCP_ENABLE_AUTH',
     aliases: ['ENABLE_AUTH'],
     description:
-      'false runs the MCP endpoint without authentication (development mode, loopback only, never in production). true requires authentication, which this version cannot provide yet, so it refuses to start.',
-    defaultText: 'false',
+      'true requires a valid bearer token on every MCP request (needs MCP_AZURE_TENANT_ID and MCP_AZURE_CLIENT_ID). false runs without authentication: development mode, loopback only, never in production.',
+    defaultText: 'true when MCP_AZURE_CLIENT_ID is set, otherwise false',
     parse: booleanValue,
+  },
+  MCP_AZURE_TENANT_ID: {
+    name: 'MCP_AZURE_TENANT_ID',
+    aliases: ['AZURE_TENANT_ID'],
+    description:
+      'Directory (tenant) ID of the Entra tenant whose tokens are accepted. common or organizations (multi-tenant apps) needs MCP_AZURE_ALLOWED_TENANTS.',
+    parse: tenantValue,
+  },
+  MCP_AZURE_CLIENT_ID: {
+    name: 'MCP_AZURE_CLIENT_ID',
+    aliases: ['AZURE_CLIENT_ID'],
+    description: 'Application (client) ID of the Gatehouse API app registration; v2 tokens carry it as aud.',
+    parse: guidValue,
+  },
+  MCP_AZURE_IDENTIFIER_URI: {
+    name: 'MCP_AZURE_IDENTIFIER_URI',
+    description:
+      'Application ID URI of the API app (v1 tokens may carry it as aud; scopes are named under it).',
+    defaultText: 'api://{MCP_AZURE_CLIENT_ID}',
+    parse: stringValue,
+  },
+  MCP_AZURE_AUTHORITY_HOST: {
+    name: 'MCP_AZURE_AUTHORITY_HOST',
+    description:
+      'Entra authority host: https://login.microsoftonline.com, a sovereign cloud (https://login.microsoftonline.us, https://login.partner.microsoftonline.cn), External ID, or the development emulator.',
+    defaultText: 'https://login.microsoftonline.com',
+    parse: urlValue(['https:', 'http:']),
+  },
+  MCP_AZURE_TOKEN_AUDIENCE: {
+    name: 'MCP_AZURE_TOKEN_AUDIENCE',
+    aliases: ['TOKEN_AUDIENCE'],
+    description: 'Extra aud values to accept besides the client ID and identifier URI (comma-separated).',
+    parse: listValue(stringValue, 'api://gatehouse.contoso.com'),
+  },
+  MCP_AZURE_TOKEN_ISSUER: {
+    name: 'MCP_AZURE_TOKEN_ISSUER',
+    aliases: ['TOKEN_ISSUER'],
+    description:
+      "The v2 issuer to accept, with {tenantid} where the tenant goes (Entra External ID and other non-default issuers). By default it is read from the authority's OpenID discovery.",
+    parse: stringValue,
+  },
+  MCP_AZURE_ALLOWED_TENANTS: {
+    name: 'MCP_AZURE_ALLOWED_TENANTS',
+    description:
+      'Tenant IDs whose users may call Gatehouse (comma-separated); required for multi-tenant apps.',
+    parse: listValue(guidValue, '72f988bf-86f1-41af-91ab-2d7cd011db47'),
+  },
+  MCP_AZURE_ALLOWED_CLIENT_APPS: {
+    name: 'MCP_AZURE_ALLOWED_CLIENT_APPS',
+    description:
+      'Client application IDs (azp/appid) allowed to call with Entra tokens (comma-separated); any when unset.',
+    parse: listValue(guidValue, 'aebc6443-996d-45c2-90f0-388ff96faa56'),
+  },
+  MCP_AZURE_CLOCK_SKEW: {
+    name: 'MCP_AZURE_CLOCK_SKEW',
+    aliases: ['AZURE_CLOCK_SKEW'],
+    description: 'Seconds of clock difference tolerated when checking exp and nbf.',
+    defaultText: '300',
+    parse: integerValue(0, 900, ' seconds'),
+  },
+  MCP_AZURE_TOKEN_CACHE_TTL: {
+    name: 'MCP_AZURE_TOKEN_CACHE_TTL',
+    aliases: ['AZURE_TOKEN_CACHE_TTL'],
+    description:
+      'Seconds a verified token stays in the verification cache (never past its exp); 0 turns the cache off.',
+    defaultText: '300',
+    parse: integerValue(0, 3600, ' seconds'),
+  },
+  MCP_AZURE_GROUP_ROLES: {
+    name: 'MCP_AZURE_GROUP_ROLES',
+    description: 'Entra group IDs mapped to Gatehouse roles: group=role;role,group=role.',
+    parse: groupRolesValue,
+  },
+  MCP_AZURE_SCOPES: {
+    name: 'MCP_AZURE_SCOPES',
+    aliases: ['OAUTH_SCOPES'],
+    description:
+      'Renames of the scopes Gatehouse checks, as logical=name pairs (logical: discover, tools.read, tools.execute, chat), e.g. tools.execute=mcp.call.',
+    defaultText: 'discover, tools.read, tools.execute, chat',
+    parse: scopeRenamesValue,
+  },
+  MCP_SERVER_TOKEN: {
+    name: 'MCP_SERVER_TOKEN',
+    description:
+      'Shared secret accepted in the path /mcp/t-{token}/http (legacy clients that cannot do OAuth); at least 32 characters.',
+    parse: secretValue,
+  },
+  MCP_SERVER_TOKEN_ROLES: {
+    name: 'MCP_SERVER_TOKEN_ROLES',
+    description: 'Roles of the service identity that MCP_SERVER_TOKEN callers act as (comma-separated).',
+    defaultText: 'user',
+    parse: listValue(stringValue, 'user,admin'),
+  },
+  GATEHOUSE_SSO_AUTO_ASSIGN: {
+    name: 'GATEHOUSE_SSO_AUTO_ASSIGN',
+    aliases: ['A0_SET_SSO_AUTO_ASSIGN'],
+    description:
+      'Add users signing in for the first time to the default organization and team with the default role.',
+    defaultText: 'true',
+    parse: booleanValue,
+  },
+  GATEHOUSE_DEFAULT_ORG: {
+    name: 'GATEHOUSE_DEFAULT_ORG',
+    description: 'Organization new users are added to when GATEHOUSE_SSO_AUTO_ASSIGN is on.',
+    defaultText: 'default',
+    parse: stringValue,
+  },
+  GATEHOUSE_DEFAULT_TEAM: {
+    name: 'GATEHOUSE_DEFAULT_TEAM',
+    description: 'Team (in the default organization) new users are added to.',
+    defaultText: 'default',
+    parse: stringValue,
+  },
+  GATEHOUSE_DEFAULT_ROLE: {
+    name: 'GATEHOUSE_DEFAULT_ROLE',
+    description: 'Role new users get in the default team.',
+    defaultText: 'user',
+    parse: stringValue,
   },
   MCP_SERVER_BASE_URL: {
     name: 'MCP_SERVER_BASE_URL',

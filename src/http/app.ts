@@ -15,10 +15,14 @@ import { McpDispatcher } from '../mcp/dispatcher.js';
 import { MCP_PATHS, mcpEndpoint } from '../mcp/endpoint.js';
 import { SessionManager } from '../mcp/sessions.js';
 import type { ToolDefinition } from '../mcp/tool.js';
+import { ToolAccess } from '../mcp/tool-access.js';
 import { ToolRegistry } from '../mcp/tool-registry.js';
 import { BUILT_IN_TOOLS } from '../mcp/tools/index.js';
 import { createTransportPolicy } from '../mcp/transport-checks.js';
+import type { AuditSink } from '../ops/audit.js';
 import { healthRoutes } from '../ops/health.js';
+import type { ToolPolicy } from '../policy/tool-policy.js';
+import { authErrorDecorator, challengeContext, resourceServerRoutes } from '../resource-server/routes.js';
 import type { Stores } from './storage-selection.js';
 
 export interface AppOptions {
@@ -26,8 +30,12 @@ export interface AppOptions {
   logger: Logger;
   stores: Stores;
   version: string;
+  audit: AuditSink;
   startedAt?: number;
+  /** Who is calling: the authenticator, or the development user. Throws to refuse. */
   resolveCaller(request: FastifyRequest): Caller | Promise<Caller>;
+  /** Per-tool requirements overriding the built-in defaults. */
+  toolPolicies?: Readonly<Record<string, ToolPolicy>>;
   /** Tools served besides the built-in ones. */
   extraTools?: readonly ToolDefinition[];
 }
@@ -39,9 +47,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const { config, logger, stores } = options;
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
-    bodyLimit: config.server.bodyLimit,
     // One debug line per request (below) instead of Fastify's two info lines: logging is not free on the hot path.
     logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'requestId' }),
+    bodyLimit: config.server.bodyLimit,
     genReqId: (request) => {
       const incoming = request.headers['x-request-id'];
       return typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
@@ -61,6 +69,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     });
   }
 
+  const decorateAuthError = authErrorDecorator(challengeContext(config));
   app.setNotFoundHandler((request, reply) => {
     reply.code(404).send({
       error: 'GH_HTTP_NOT_FOUND',
@@ -70,6 +79,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   app.setErrorHandler((error: FastifyError | GatehouseError, request, reply) => {
     const known = isGatehouseError(error) ? error : fromFastifyError(error);
     if (known.code === 'GH_INTERNAL') request.log.error({ err: error }, 'request failed');
+    decorateAuthError(reply, known);
     reply.code(known.status).send({ error: known.code, message: known.message, requestId: request.id });
   });
 
@@ -84,8 +94,10 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const registry = new ToolRegistry([...BUILT_IN_TOOLS, ...(options.extraTools ?? [])], (error, tool) =>
     logger.error({ err: error, tool }, 'tool failed'),
   );
+  const access = new ToolAccess(config.auth.scopeNames, options.toolPolicies ?? {}, options.audit);
   const dispatcher = new McpDispatcher(
     registry,
+    access,
     services,
     {
       name: 'gatehouse',
@@ -102,6 +114,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(async (web) => {
     await web.register(helmet, { global: true });
     await web.register(healthRoutes, { durable: stores.durable, ephemeral: stores.ephemeral });
+    await web.register(resourceServerRoutes, { config, resolveCaller: options.resolveCaller });
     web.get('/', async () => ({
       name: 'Gatehouse',
       version: options.version,
@@ -111,6 +124,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   });
   await app.register(mcpEndpoint, {
     dispatcher,
+    access,
     sessions: new SessionManager(stores.ephemeral, config.mcp.sessionTtlMs),
     transport: createTransportPolicy({
       baseUrl: config.server.baseUrl,
@@ -121,6 +135,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     responseMode: config.mcp.responseMode,
     bodyLimit: config.server.bodyLimit,
     resolveCaller: options.resolveCaller,
+    decorateAuthError,
   });
   return app;
 }

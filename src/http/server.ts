@@ -1,9 +1,14 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import type { GatehouseConfig } from '../config/index.js';
+import type { Caller } from '../identity/caller.js';
 import { developmentCaller } from '../identity/development-caller.js';
 import type { ToolDefinition } from '../mcp/tool.js';
+import { type AuditSink, MemoryAuditSink } from '../ops/audit.js';
 import { readVersion } from '../ops/build-info.js';
+import type { ToolPolicy } from '../policy/tool-policy.js';
+import { Authenticator } from '../resource-server/authenticator.js';
+import { generateSigningKey, type Keyring, keyringOf } from '../tokens/keyring.js';
 import { buildApp } from './app.js';
 import { createLogger } from './logger.js';
 import { openStores, type Stores } from './storage-selection.js';
@@ -12,6 +17,8 @@ export interface RunningGatehouse {
   app: FastifyInstance;
   stores: Stores;
   logger: Logger;
+  audit: AuditSink;
+  keyring: Keyring;
   /** The URL the server listens on (the real port when PORT=0). */
   url: string;
   /** Stops accepting requests, lets in-flight ones finish, then closes storage. */
@@ -21,6 +28,12 @@ export interface RunningGatehouse {
 export interface StartOptions {
   logger?: Logger;
   extraTools?: readonly ToolDefinition[];
+  toolPolicies?: Readonly<Record<string, ToolPolicy>>;
+  audit?: AuditSink;
+  /** Gatehouse's signing keys; generated in memory when not given. */
+  keyring?: Keyring;
+  /** Used to reach Entra (discovery, JWKS). */
+  fetch?: typeof fetch;
   /** Progress lines for a person watching the start. */
   onProgress?: (line: string) => void;
 }
@@ -46,13 +59,22 @@ export async function startGatehouse(
         : `Database schema is up to date (${report.current ?? 'no migrations'})`,
     );
 
-    const caller = await developmentCaller(stores.durable.users);
+    const audit = options.audit ?? new MemoryAuditSink();
+    const keyring = options.keyring ?? keyringOf([await generateSigningKey()]);
+    const resolveCaller = await callerResolver(config, stores, audit, keyring, options.fetch);
+    progress(
+      config.auth.enabled
+        ? `Authentication: Entra ID tenant ${config.auth.entra?.tenant}`
+        : 'Authentication: OFF (development mode)',
+    );
     const app = await buildApp({
       config,
       logger,
       stores,
+      audit,
       version: readVersion(),
-      resolveCaller: () => caller,
+      resolveCaller,
+      toolPolicies: { ...config.toolPolicies, ...options.toolPolicies },
       ...(options.extraTools ? { extraTools: options.extraTools } : {}),
     });
     const address = await app.listen({ host: config.server.host, port: config.server.port });
@@ -63,6 +85,8 @@ export async function startGatehouse(
       app,
       stores,
       logger,
+      audit,
+      keyring,
       url,
       close() {
         closing ??= (async () => {
@@ -76,4 +100,32 @@ export async function startGatehouse(
     await stores.close();
     throw error;
   }
+}
+
+/** The authenticator when authentication is on; otherwise every request is the development user. */
+export async function callerResolver(
+  config: GatehouseConfig,
+  stores: Stores,
+  audit: AuditSink,
+  keyring: Keyring,
+  fetchImpl?: typeof fetch,
+): Promise<(request: FastifyRequest) => Caller | Promise<Caller>> {
+  if (!config.auth.enabled) {
+    const caller = await developmentCaller(stores.durable.users);
+    return () => caller;
+  }
+  const authenticator = new Authenticator({
+    config,
+    durable: stores.durable,
+    audit,
+    keyring,
+    ...(fetchImpl ? { fetch: fetchImpl } : {}),
+  });
+  return (request) =>
+    authenticator.authenticate({
+      authorization: request.headers.authorization,
+      pathToken: (request.params as { token?: string } | undefined)?.token,
+      requestId: request.id,
+      ip: request.ip,
+    });
 }

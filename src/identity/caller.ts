@@ -10,10 +10,22 @@ export interface Caller {
   readonly displayName: string | null;
   readonly preferredUsername: string | null;
   /** How the caller was authenticated. */
-  readonly kind: 'development';
+  readonly kind: CallerKind;
+  /** Token scopes. Meaningful only when scopesApply is true. */
   readonly scopes: readonly string[];
+  /**
+   * False for callers whose authority comes from roles rather than delegated scopes: app-only
+   * Entra tokens (no scp), the path token's service identity, and development mode.
+   */
+  readonly scopesApply: boolean;
   readonly roles: readonly string[];
+  /** The client application (azp/appid, or the OAuth client of a Gatehouse token). */
+  readonly clientAppId: string | null;
+  /** Epoch seconds when the credential expires; null when it does not. */
+  readonly expiresAt: number | null;
 }
+
+export type CallerKind = 'development' | 'entra-user' | 'entra-app' | 'gatehouse' | 'service-token';
 
 /** The fixed user every request acts as in development mode (authentication off). */
 export const DEVELOPMENT_USER = {
@@ -21,4 +33,12 @@ export const DEVELOPMENT_USER = {
   objectId: '00000000-0000-0000-0000-00000000d3e0',
   displayName: 'Development User',
   preferredUsername: 'dev@localhost',
+} as const;
+
+/** The identity the shared path token (MCP_SERVER_TOKEN) acts as. */
+export const SERVICE_TOKEN_USER = {
+  tenantId: 'gatehouse',
+  objectId: 'mcp-server-token',
+  displayName: 'MCP server token',
+  preferredUsername: null,
 } as const;

@@ -12,6 +12,9 @@ export async function developmentCaller(users: UserRepository): Promise<Caller> 
     preferredUsername: user.preferredUsername,
     kind: 'development' as const,
     scopes: Object.freeze(['discover', 'tools.read', 'tools.execute', 'chat']),
+    scopesApply: false,
     roles: Object.freeze(['admin', 'user']),
+    clientAppId: null,
+    expiresAt: null,
   });
 }

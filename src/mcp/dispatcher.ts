@@ -9,10 +9,12 @@ import {
 } from './jsonrpc.js';
 import { negotiateProtocolVersion } from './protocol.js';
 import type { ToolServices } from './tool.js';
+import type { ToolAccess } from './tool-access.js';
 import type { ToolRegistry } from './tool-registry.js';
 
 export interface RequestContext {
   readonly caller: Caller;
+  readonly requestId: string;
   readonly signal: AbortSignal;
   /** Present when the response is an SSE stream and the request carried a progress token. */
   readonly sendProgress: ((progress: number, total?: number, message?: string) => void) | undefined;
@@ -36,6 +38,7 @@ export class McpDispatcher {
 
   constructor(
     private readonly registry: ToolRegistry,
+    private readonly access: ToolAccess,
     private readonly services: ToolServices,
     private readonly server: ServerIdentity,
     private readonly logInternal: (error: unknown, method: string) => void,
@@ -43,7 +46,12 @@ export class McpDispatcher {
     this.#handlers = new Map<string, Handler>([
       ['initialize', (params) => this.initialize(params)],
       ['ping', () => ({})],
-      ['tools/list', () => ({ tools: this.registry.list() })],
+      [
+        'tools/list',
+        (_params, context) => ({
+          tools: this.registry.list().filter((tool) => this.access.visible(context.caller, tool.name)),
+        }),
+      ],
       ['tools/call', (params, context) => this.callTool(params, context)],
     ]);
   }
@@ -101,6 +109,7 @@ export class McpDispatcher {
         'tools/call params.arguments must be an object of argument names to values.',
       );
     }
+    this.access.authorizeCall(context.caller, name, context.requestId);
     const sendProgress = context.sendProgress;
     return this.registry.call(name, args, {
       caller: context.caller,

@@ -12,10 +12,12 @@ import {
 import { negotiateProtocolVersion } from './protocol.js';
 import type { McpSession, SessionManager } from './sessions.js';
 import { SSE_HEADERS, SseStream } from './sse.js';
+import type { ToolAccess } from './tool-access.js';
 import { acceptedFormats, type TransportPolicy } from './transport-checks.js';
 
 export interface McpEndpointOptions {
   dispatcher: McpDispatcher;
+  access: ToolAccess;
   sessions: SessionManager;
   transport: TransportPolicy;
   sessionMode: 'stateful' | 'stateless';
@@ -23,9 +25,13 @@ export interface McpEndpointOptions {
   bodyLimit: number;
   /** Who is calling; throws a GatehouseError when the request may not proceed. */
   resolveCaller(request: FastifyRequest): Caller | Promise<Caller>;
+  /** Adds WWW-Authenticate / Retry-After for authentication failures. */
+  decorateAuthError(reply: FastifyReply, error: GatehouseError): void;
 }
 
 export const MCP_PATHS = ['/mcp', '/mcp/http'] as const;
+/** The legacy shared-secret path: /mcp/t-{MCP_SERVER_TOKEN}/http. */
+export const PATH_TOKEN_ROUTE = '/mcp/t-:token/http';
 const KEEPALIVE_MS = 25_000;
 const MCP_RESPONSE_HEADERS = { 'x-content-type-options': 'nosniff', 'cache-control': 'no-store' } as const;
 
@@ -47,7 +53,16 @@ export async function mcpEndpoint(app: FastifyInstance, options: McpEndpointOpti
       done(null, body);
     },
   );
-  app.setErrorHandler(mcpErrorHandler);
+  app.setErrorHandler((error: FastifyError | GatehouseError, request, reply) => {
+    const known = toGatehouseError(error);
+    if (known.code === 'GH_INTERNAL') request.log.error({ err: error }, 'MCP request failed');
+    else request.log.debug({ code: known.code }, known.message);
+    options.decorateAuthError(reply, known);
+    return reply
+      .code(known.status)
+      .type('application/json')
+      .send(JSON.stringify(failure(null, known)));
+  });
   app.addHook('onRequest', async (request, reply) => {
     reply.headers(MCP_RESPONSE_HEADERS);
     transport.check(request.headers);
@@ -56,7 +71,7 @@ export async function mcpEndpoint(app: FastifyInstance, options: McpEndpointOpti
     for (const streams of listeners.values()) for (const stream of streams) stream.end();
   });
 
-  for (const url of MCP_PATHS) {
+  for (const url of [...MCP_PATHS, PATH_TOKEN_ROUTE]) {
     app.post(url, handlePost);
     app.get(url, handleGet);
     app.delete(url, handleDelete);
@@ -100,6 +115,9 @@ export async function mcpEndpoint(app: FastifyInstance, options: McpEndpointOpti
     }
     if (requests.length === 0 && rejected.length === 0) return reply.code(202).send();
 
+    for (const message of requests)
+      options.access.checkScopes(caller, message.method, message.params, request.id);
+
     const initialize = requests.find((message) => message.method === 'initialize');
     if (initialize !== undefined) {
       if (messages.length > 1) {
@@ -124,7 +142,7 @@ export async function mcpEndpoint(app: FastifyInstance, options: McpEndpointOpti
     const useSse = accepts.sse && (options.responseMode === 'sse' || !accepts.json || wantsProgress);
     if (!useSse) {
       const responses = await Promise.all(
-        requests.map((message) => run(message, caller, session, undefined)),
+        requests.map((message) => run(message, caller, session, undefined, request.id)),
       );
       const all = rejected.length > 0 ? [...rejected, ...responses] : responses;
       return reply.type('application/json').send(JSON.stringify(Array.isArray(body) ? all : all[0]));
@@ -135,7 +153,7 @@ export async function mcpEndpoint(app: FastifyInstance, options: McpEndpointOpti
     for (const response of rejected) stream.send(response);
     Promise.all(
       requests.map((message) =>
-        run(message, caller, session, stream).then((response) => stream.send(response)),
+        run(message, caller, session, stream, request.id).then((response) => stream.send(response)),
       ),
     ).then(
       () => stream.end(),
@@ -152,6 +170,7 @@ export async function mcpEndpoint(app: FastifyInstance, options: McpEndpointOpti
     caller: Caller,
     session: McpSession | undefined,
     stream: SseStream | undefined,
+    requestId: string,
   ) {
     // Most tools never look at the signal: the controller is created only when one does, or when
     // the client cancels the request.
@@ -166,6 +185,7 @@ export async function mcpEndpoint(app: FastifyInstance, options: McpEndpointOpti
     const progressToken = (message.params?._meta as { progressToken?: unknown } | undefined)?.progressToken;
     const context: RequestContext = {
       caller,
+      requestId,
       get signal() {
         return lazyController().signal;
       },
@@ -283,21 +303,6 @@ async function methodNotAllowed(_request: FastifyRequest, reply: FastifyReply) {
 function hasProgressToken(message: JsonRpcRequest): boolean {
   const meta = message.params?._meta as { progressToken?: unknown } | undefined;
   return meta?.progressToken !== undefined;
-}
-
-function mcpErrorHandler(
-  this: FastifyInstance,
-  error: FastifyError | GatehouseError,
-  request: FastifyRequest,
-  reply: FastifyReply,
-) {
-  const known = toGatehouseError(error);
-  if (known.code === 'GH_INTERNAL') request.log.error({ err: error }, 'MCP request failed');
-  else request.log.debug({ code: known.code }, known.message);
-  return reply
-    .code(known.status)
-    .type('application/json')
-    .send(JSON.stringify(failure(null, known)));
 }
 
 function toGatehouseError(error: FastifyError | GatehouseError): GatehouseError {

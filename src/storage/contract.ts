@@ -2,10 +2,10 @@
  * The storage contract. Every backend implements these interfaces and passes the shared
  * contract suite in test/storage-contract/. docs/storage.md describes each operation and field.
  *
- * Durable data (users, notes, and later clients, grants, keys, audit) lives in a DurableStore:
- * SQLite (default) or PostgreSQL. Short-lived keyed state with TTLs (sessions, authorization
- * transactions, codes, rate-limit counters, replay caches) lives in an EphemeralStore: Redis when
- * REDIS_URL is set, otherwise a table of the durable store.
+ * Durable data (users, notes, role memberships, and later clients, grants, keys, audit) lives in
+ * a DurableStore: SQLite (default) or PostgreSQL. Short-lived keyed state with TTLs (sessions,
+ * authorization transactions, codes, rate-limit counters, replay caches) lives in an
+ * EphemeralStore: Redis when REDIS_URL is set, otherwise a table of the durable store.
  */
 
 export type DurableBackend = 'sqlite' | 'postgres';
@@ -53,6 +53,41 @@ export interface NoteRepository {
   deleteForUser(userId: string, noteId: string): Promise<boolean>;
 }
 
+/**
+ * A role a user holds in an organization, or in one team of it: Gatehouse's own RBAC, with the
+ * organization (and team) as the domain the role applies in.
+ */
+export interface MembershipRecord {
+  userId: string;
+  org: string;
+  /** null for an organization-wide membership. */
+  team: string | null;
+  role: string;
+  createdAt: Date;
+}
+
+export interface MembershipInput {
+  userId: string;
+  org: string;
+  /** null for an organization-wide membership; otherwise a non-empty team name. */
+  team: string | null;
+  role: string;
+}
+
+export interface MembershipRepository {
+  /** The user's memberships, oldest first. */
+  listForUser(userId: string): Promise<MembershipRecord[]>;
+  /** Adds a membership; adding the same (user, org, team, role) twice keeps one. */
+  add(input: MembershipInput): Promise<MembershipRecord>;
+  /** True when the membership existed and was removed. */
+  remove(input: MembershipInput): Promise<boolean>;
+  /**
+   * Adds the membership only when the user has no membership at all (first sign-in
+   * auto-assignment). Atomic: of concurrent calls for one user, at most one adds. True when added.
+   */
+  addIfNone(input: MembershipInput): Promise<boolean>;
+}
+
 export interface MigrationReport {
   /** Names of the migrations applied by this call, in order (empty when already up to date). */
   applied: string[];
@@ -68,6 +103,7 @@ export interface DurableStore {
   ping(): Promise<void>;
   readonly users: UserRepository;
   readonly notes: NoteRepository;
+  readonly memberships: MembershipRepository;
   /** The short-lived keyed state kept in this database (used when no Redis is configured). */
   readonly ephemeral: EphemeralStore;
   close(): Promise<void>;

@@ -9,6 +9,7 @@ import { openStores, type Stores } from '../../src/http/storage-selection.js';
 import type { Caller } from '../../src/identity/caller.js';
 import { developmentCaller } from '../../src/identity/development-caller.js';
 import type { ToolDefinition } from '../../src/mcp/tool.js';
+import { MemoryAuditSink } from '../../src/ops/audit.js';
 
 export interface TestApp {
   app: FastifyInstance;
@@ -47,6 +48,7 @@ export async function createTestApp(
     config,
     logger: createLogger(config),
     stores,
+    audit: new MemoryAuditSink(),
     version: 'test',
     resolveCaller,
     ...(options.extraTools ? { extraTools: options.extraTools } : {}),

@@ -9,6 +9,7 @@ import { createLogger } from '../../src/http/logger.js';
 import { startGatehouse } from '../../src/http/server.js';
 import { openStores } from '../../src/http/storage-selection.js';
 import { defineTool } from '../../src/mcp/tool.js';
+import { MemoryAuditSink } from '../../src/ops/audit.js';
 import { callTool, createTestApp, MCP_HEADERS, type TestApp } from '../helpers/test-app.js';
 
 describe('HTTP basics', () => {
@@ -83,6 +84,7 @@ describe('/ready when storage is down', () => {
       config,
       logger: createLogger(config),
       stores,
+      audit: new MemoryAuditSink(),
       version: 'test',
       resolveCaller: () => {
         throw new Error('not used');

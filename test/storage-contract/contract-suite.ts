@@ -5,12 +5,21 @@
  */
 import { randomUUID } from 'node:crypto';
 import { type Migration, sql } from 'kysely';
-import { afterAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { isGatehouseError, StorageUnavailableError } from '../../src/errors/index.js';
-import type { DurableStore, EphemeralStore } from '../../src/storage/contract.js';
+import type { DurableStore, EphemeralStore, MembershipInput } from '../../src/storage/contract.js';
 import { MIGRATIONS } from '../../src/storage/sql/migrations.js';
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** Every migration's name, in the order they run, and the newest. */
+const MIGRATION_NAMES = Object.keys(MIGRATIONS).sort();
+const LATEST_MIGRATION = MIGRATION_NAMES[MIGRATION_NAMES.length - 1];
+
+/** What a database migrated by the first release holds: the first migration only. */
+const FIRST_RELEASE_MIGRATIONS: Readonly<Record<string, Migration>> = {
+  '001_initial': MIGRATIONS['001_initial']!,
+};
 
 /** The real migrations followed by one that does some work, then fails. */
 export const FAILING_MIGRATIONS: Readonly<Record<string, Migration>> = {
@@ -26,8 +35,8 @@ export const FAILING_MIGRATIONS: Readonly<Record<string, Migration>> = {
 export interface FreshDatabase {
   /** A new store on this database; every call reaches the same data. */
   open(): DurableStore;
-  /** A store on this database whose migration list is FAILING_MIGRATIONS. */
-  openWithFailingMigrations(): DurableStore;
+  /** A store on this database whose migration list is `migrations` instead of the real one. */
+  openWith(migrations: Readonly<Record<string, Migration>>): DurableStore;
   /** Closes what open() returned and removes the database. */
   dispose(): Promise<void>;
 }
@@ -96,9 +105,9 @@ export function describeDurableContract(name: string, target: DurableTarget): vo
         const database = await target.fresh();
         try {
           const store = database.open();
-          expect(await store.migrate()).toEqual({ applied: ['001_initial'], current: '001_initial' });
-          expect(await store.migrate()).toEqual({ applied: [], current: '001_initial' });
-          expect(await database.open().migrate()).toEqual({ applied: [], current: '001_initial' });
+          expect(await store.migrate()).toEqual({ applied: MIGRATION_NAMES, current: LATEST_MIGRATION });
+          expect(await store.migrate()).toEqual({ applied: [], current: LATEST_MIGRATION });
+          expect(await database.open().migrate()).toEqual({ applied: [], current: LATEST_MIGRATION });
         } finally {
           await database.dispose();
         }
@@ -110,8 +119,8 @@ export function describeDurableContract(name: string, target: DurableTarget): vo
           const shared = database.open();
           const stores = [shared, shared, database.open(), database.open(), database.open()];
           const reports = await Promise.all(stores.map((store) => store.migrate()));
-          expect(reports.flatMap((report) => report.applied)).toEqual(['001_initial']);
-          for (const report of reports) expect(report.current).toBe('001_initial');
+          expect(reports.flatMap((report) => report.applied)).toEqual(MIGRATION_NAMES);
+          for (const report of reports) expect(report.current).toBe(LATEST_MIGRATION);
         } finally {
           await database.dispose();
         }
@@ -121,7 +130,7 @@ export function describeDurableContract(name: string, target: DurableTarget): vo
         const database = await target.fresh();
         try {
           const failing = await database
-            .openWithFailingMigrations()
+            .openWith(FAILING_MIGRATIONS)
             .migrate()
             .then(
               () => expect.fail('expected the migration to fail'),
@@ -129,11 +138,34 @@ export function describeDurableContract(name: string, target: DurableTarget): vo
             );
           expect(isGatehouseError(failing) && failing.code).toBe('GH_STORAGE_MIGRATION_FAILED');
           expect(isGatehouseError(failing) && failing.detail).toEqual({ migration: '999_always_fails' });
-          // 001 ran in the same transaction; had anything been kept, it would not apply again.
+          // The real migrations ran in the same transaction; had anything been kept, they would not apply again.
           expect(await database.open().migrate()).toEqual({
-            applied: ['001_initial'],
-            current: '001_initial',
+            applied: MIGRATION_NAMES,
+            current: LATEST_MIGRATION,
           });
+        } finally {
+          await database.dispose();
+        }
+      });
+
+      it('upgrades a database migrated by the first release, keeping its data', async () => {
+        const database = await target.fresh();
+        try {
+          const old = database.openWith(FIRST_RELEASE_MIGRATIONS);
+          expect(await old.migrate()).toEqual({ applied: ['001_initial'], current: '001_initial' });
+          const user = await old.users.upsert({ tenantId: randomUUID(), objectId: randomUUID() });
+          const note = await old.notes.create(user.id, 'kept across the upgrade');
+
+          const store = database.open();
+          expect(await store.migrate()).toEqual({
+            applied: MIGRATION_NAMES.slice(1),
+            current: LATEST_MIGRATION,
+          });
+          expect(await store.users.findById(user.id)).toEqual(user);
+          expect(await store.notes.listByUser(user.id)).toEqual([note]);
+          const membership = { userId: user.id, org: 'contoso', team: null, role: 'member' };
+          expect(await store.memberships.addIfNone(membership)).toBe(true);
+          expect(await store.memberships.listForUser(user.id)).toMatchObject([membership]);
         } finally {
           await database.dispose();
         }
@@ -146,12 +178,14 @@ export function describeDurableContract(name: string, target: DurableTarget): vo
         const database = await target.fresh();
         const store = database.open();
         await store.migrate();
-        return { store, dispose: () => database.dispose() };
+        return { database, store, dispose: () => database.dispose() };
       });
+      let database: FreshDatabase;
       let store: DurableStore;
       beforeEach(async () => {
-        ({ store } = await opened.get());
+        ({ database, store } = await opened.get());
       });
+      const newUser = () => store.users.upsert({ tenantId, objectId: randomUUID() });
       afterAll(() => opened.dispose());
 
       it('names its backend and answers ping', async () => {
@@ -273,6 +307,177 @@ export function describeDurableContract(name: string, target: DurableTarget): vo
       it('rejects a note for a user that does not exist', async () => {
         await expectInvalidArgument(store.notes.create(randomUUID(), 'orphan'));
       });
+
+      it('adds memberships and lists a user’s own, oldest first', async () => {
+        const user = await newUser();
+        const before = Date.now();
+        const inputs: MembershipInput[] = [
+          { userId: user.id, org: 'contoso', team: null, role: 'member' },
+          { userId: user.id, org: 'contoso', team: 'platform', role: 'admin' },
+          { userId: user.id, org: 'fabrikam — ünïcødé ✓', team: 'x'.repeat(200), role: 'r'.repeat(200) },
+        ];
+        const added = [];
+        for (const input of inputs) {
+          added.push(await store.memberships.add(input));
+          await sleep(2);
+        }
+        expect(added).toMatchObject(inputs);
+        expect(added[0]?.createdAt).toBeInstanceOf(Date);
+        expect(added[0]?.createdAt.getTime()).toBeGreaterThanOrEqual(before);
+        expect(await store.memberships.listForUser(user.id)).toEqual(added);
+        expect(await store.memberships.listForUser(randomUUID())).toEqual([]);
+      });
+
+      it('orders memberships added in the same millisecond by org, team (none first) and role', async () => {
+        const user = await newUser();
+        const inputs: MembershipInput[] = [
+          { userId: user.id, org: 'b', team: null, role: 'a' },
+          { userId: user.id, org: 'a', team: 'z', role: 'a' },
+          { userId: user.id, org: 'a', team: null, role: 'b' },
+          { userId: user.id, org: 'a', team: null, role: 'a' },
+        ];
+        // Only Date is faked: the database drivers' own timers keep running.
+        vi.useFakeTimers({ toFake: ['Date'] });
+        try {
+          vi.setSystemTime(Date.now());
+          for (const input of inputs) await store.memberships.add(input);
+        } finally {
+          vi.useRealTimers();
+        }
+        expect(await store.memberships.listForUser(user.id)).toMatchObject([...inputs].reverse());
+      });
+
+      it('keeps one membership when the same one is added twice, organization-wide or in a team', async () => {
+        const user = await newUser();
+        for (const team of [null, 'platform']) {
+          const input = { userId: user.id, org: 'contoso', team, role: 'admin' };
+          const first = await store.memberships.add(input);
+          await sleep(5);
+          expect(await store.memberships.add(input)).toEqual(first);
+          const again = await Promise.all(Array.from({ length: 5 }, () => store.memberships.add(input)));
+          for (const record of again) expect(record).toEqual(first);
+        }
+        expect(await store.memberships.listForUser(user.id)).toHaveLength(2);
+      });
+
+      it('treats memberships differing in org, team (or none) or role as distinct', async () => {
+        const user = await newUser();
+        const base = { userId: user.id, org: 'contoso', team: null, role: 'admin' };
+        const variants: MembershipInput[] = [
+          base,
+          { ...base, team: 'platform' },
+          { ...base, team: 'security' },
+          { ...base, role: 'member' },
+          { ...base, org: 'fabrikam' },
+          // Case matters: names are compared exactly as given.
+          { ...base, org: 'Contoso' },
+        ];
+        for (const input of variants) await store.memberships.add(input);
+        expect(await store.memberships.listForUser(user.id)).toHaveLength(variants.length);
+
+        expect(await store.memberships.remove({ ...base, team: 'platform' })).toBe(true);
+        const left = await store.memberships.listForUser(user.id);
+        expect(left).toHaveLength(variants.length - 1);
+        expect(left).toContainEqual(expect.objectContaining(base));
+        expect(left).not.toContainEqual(expect.objectContaining({ team: 'platform' }));
+      });
+
+      it('remove reports whether the membership existed', async () => {
+        const user = await newUser();
+        const orgWide = { userId: user.id, org: 'contoso', team: null, role: 'admin' };
+        const inTeam = { ...orgWide, team: 'platform' };
+        expect(await store.memberships.remove(orgWide)).toBe(false);
+        await store.memberships.add(orgWide);
+        await store.memberships.add(inTeam);
+        expect(await store.memberships.remove(orgWide)).toBe(true);
+        expect(await store.memberships.remove(orgWide)).toBe(false);
+        expect(await store.memberships.listForUser(user.id)).toMatchObject([inTeam]);
+        expect(await store.memberships.remove(inTeam)).toBe(true);
+        expect(await store.memberships.listForUser(user.id)).toEqual([]);
+        expect(await store.memberships.remove({ ...orgWide, userId: randomUUID() })).toBe(false);
+      });
+
+      it('never lets one user’s memberships affect another’s', async () => {
+        const alice = await newUser();
+        const bob = await newUser();
+        const membership = { org: 'contoso', team: null, role: 'admin' };
+        const alices = await store.memberships.add({ userId: alice.id, ...membership });
+        expect(await store.memberships.listForUser(bob.id)).toEqual([]);
+        expect(await store.memberships.remove({ userId: bob.id, ...membership })).toBe(false);
+        expect(await store.memberships.addIfNone({ userId: bob.id, ...membership })).toBe(true);
+        expect(await store.memberships.remove({ userId: bob.id, ...membership })).toBe(true);
+        expect(await store.memberships.listForUser(alice.id)).toEqual([alices]);
+      });
+
+      it('addIfNone adds only for a user with no membership at all', async () => {
+        const user = await newUser();
+        const first = { userId: user.id, org: 'contoso', team: null, role: 'member' };
+        const other = { userId: user.id, org: 'fabrikam', team: 'platform', role: 'admin' };
+        expect(await store.memberships.addIfNone(first)).toBe(true);
+        expect(await store.memberships.listForUser(user.id)).toMatchObject([first]);
+        expect(await store.memberships.addIfNone(other)).toBe(false);
+        expect(await store.memberships.addIfNone(first)).toBe(false);
+        expect(await store.memberships.listForUser(user.id)).toMatchObject([first]);
+
+        // A team membership alone counts as a membership; once none is left, addIfNone adds again.
+        await store.memberships.remove(first);
+        await store.memberships.add(other);
+        expect(await store.memberships.addIfNone(first)).toBe(false);
+        await store.memberships.remove(other);
+        expect(await store.memberships.addIfNone(other)).toBe(true);
+        expect(await store.memberships.listForUser(user.id)).toMatchObject([other]);
+      });
+
+      it('addIfNone lets exactly one of 20 concurrent callers, across instances, add', async () => {
+        const stores = [store, database.open(), database.open()];
+        // Several rounds, each for a new user, so a race that wins only now and then still shows.
+        for (let round = 0; round < 5; round++) {
+          const user = await newUser();
+          // A different role per caller, so only the "no membership yet" check can stop the others.
+          const inputs = Array.from({ length: 20 }, (_, i) => ({
+            userId: user.id,
+            org: 'contoso',
+            team: null,
+            role: `role-${i}`,
+          }));
+          const results = await Promise.all(
+            inputs.map((input, i) => stores[i % stores.length]!.memberships.addIfNone(input)),
+          );
+          expect(results.filter(Boolean)).toHaveLength(1);
+          expect(await store.memberships.listForUser(user.id)).toMatchObject([inputs[results.indexOf(true)]]);
+        }
+      });
+
+      it('rejects a membership outside the contract, storing nothing', async () => {
+        const user = await newUser();
+        const valid = { userId: user.id, org: 'contoso', team: null, role: 'member' };
+        const invalid: unknown[] = [
+          { ...valid, org: '' },
+          { ...valid, org: 'o'.repeat(201) },
+          { ...valid, role: '' },
+          { ...valid, role: 'r'.repeat(201) },
+          { ...valid, team: '' },
+          { ...valid, team: 't'.repeat(201) },
+          { ...valid, team: undefined },
+          { ...valid, org: 42 },
+          { ...valid, role: null },
+          { ...valid, userId: undefined },
+          null,
+        ];
+        for (const input of invalid as MembershipInput[]) {
+          await expectInvalidArgument(store.memberships.add(input));
+          await expectInvalidArgument(store.memberships.addIfNone(input));
+          await expectInvalidArgument(store.memberships.remove(input));
+        }
+        expect(await store.memberships.listForUser(user.id)).toEqual([]);
+      });
+
+      it('rejects a membership for a user that does not exist', async () => {
+        const orphan = { userId: randomUUID(), org: 'contoso', team: null, role: 'member' };
+        await expectInvalidArgument(store.memberships.add(orphan));
+        await expectInvalidArgument(store.memberships.addIfNone(orphan));
+        expect(await store.memberships.listForUser(orphan.userId)).toEqual([]);
+      });
     });
 
     describe('an unreachable server', () => {
@@ -282,6 +487,10 @@ export function describeDurableContract(name: string, target: DurableTarget): vo
           await expectUnavailable(store.ping(), target.unreachable);
           await expectUnavailable(store.migrate(), target.unreachable);
           await expectUnavailable(store.users.findById(randomUUID()), target.unreachable);
+          const membership = { userId: randomUUID(), org: 'contoso', team: null, role: 'member' };
+          await expectUnavailable(store.memberships.listForUser(membership.userId), target.unreachable);
+          await expectUnavailable(store.memberships.add(membership), target.unreachable);
+          await expectUnavailable(store.memberships.addIfNone(membership), target.unreachable);
           await expectUnavailable(store.ephemeral.get('any'), target.unreachable);
         } finally {
           await store.close();

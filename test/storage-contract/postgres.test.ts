@@ -4,12 +4,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { DurableStore } from '../../src/storage/contract.js';
 import { createPostgresStore, postgresBackend } from '../../src/storage/postgres/index.js';
 import { createSqlDurableStore } from '../../src/storage/sql/durable-store.js';
-import {
-  describeDurableContract,
-  describeEphemeralContract,
-  FAILING_MIGRATIONS,
-  lazily,
-} from './contract-suite.js';
+import { describeDurableContract, describeEphemeralContract, lazily } from './contract-suite.js';
 
 const adminUrl = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const databaseName = `gatehouse_test_${randomBytes(6).toString('hex')}`;
@@ -51,10 +46,8 @@ describeDurableContract('postgres', {
     };
     return {
       open: () => track(createPostgresStore({ url: testUrl, schema, poolSize: 4 })),
-      openWithFailingMigrations: () =>
-        track(
-          createSqlDurableStore(postgresBackend({ url: testUrl, schema, poolSize: 2 }), FAILING_MIGRATIONS),
-        ),
+      openWith: (migrations) =>
+        track(createSqlDurableStore(postgresBackend({ url: testUrl, schema, poolSize: 2 }), migrations)),
       dispose: async () => {
         await Promise.all(opened.map((store) => store.close()));
       },

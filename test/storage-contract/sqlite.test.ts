@@ -6,13 +6,9 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { DurableStore } from '../../src/storage/contract.js';
 import { createSqlDurableStore } from '../../src/storage/sql/durable-store.js';
 import { createKvEphemeralStore } from '../../src/storage/sql/kv-ephemeral-store.js';
+import { MIGRATIONS } from '../../src/storage/sql/migrations.js';
 import { createSqliteStore, sqliteBackend } from '../../src/storage/sqlite/index.js';
-import {
-  describeDurableContract,
-  describeEphemeralContract,
-  FAILING_MIGRATIONS,
-  sleep,
-} from './contract-suite.js';
+import { describeDurableContract, describeEphemeralContract, sleep } from './contract-suite.js';
 
 const root = mkdtempSync(join(tmpdir(), 'gatehouse-sqlite-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -39,8 +35,7 @@ describeDurableContract('sqlite', {
     };
     return {
       open: () => track(createSqliteStore({ file })),
-      openWithFailingMigrations: () =>
-        track(createSqlDurableStore(sqliteBackend({ file }), FAILING_MIGRATIONS)),
+      openWith: (migrations) => track(createSqlDurableStore(sqliteBackend({ file }), migrations)),
       dispose: async () => {
         await Promise.all(opened.map((store) => store.close()));
       },
@@ -62,7 +57,7 @@ describe('sqlite specifics', () => {
   it('works in memory', async () => {
     const store = createSqliteStore({ file: ':memory:' });
     try {
-      expect((await store.migrate()).applied).toEqual(['001_initial']);
+      expect((await store.migrate()).applied).toEqual(Object.keys(MIGRATIONS).sort());
       const user = await store.users.upsert({ tenantId: 't', objectId: 'o' });
       await store.notes.create(user.id, 'in memory');
       expect(await store.notes.listByUser(user.id)).toHaveLength(1);

@@ -99,8 +99,103 @@ describe('configuration', () => {
     expect(loadConfig({ env: { HOST: '::1', PORT: '9' } }).server.baseUrl).toBe('http://[::1]:9');
   });
 
-  it('refuses MCP_ENABLE_AUTH=true with a message saying what to do instead', () => {
-    expect(problemsOf({ MCP_ENABLE_AUTH: 'true' })).toContain('set MCP_ENABLE_AUTH=false');
+  it('refuses MCP_ENABLE_AUTH=true without an app registration, naming what to set', () => {
+    const message = problemsOf({ MCP_ENABLE_AUTH: 'true' });
+    expect(message).toContain('MCP_AZURE_CLIENT_ID is not set');
+    expect(message).toContain('MCP_AZURE_TENANT_ID is not set');
+    expect(message).toContain('set MCP_ENABLE_AUTH=false');
+  });
+
+  const TENANT = '72f988bf-86f1-41af-91ab-2d7cd011db47';
+  const CLIENT = '829cba28-25a8-434b-aad5-d7be2331ceba';
+
+  it('turns authentication on when an API app is configured, accepting both audience forms', () => {
+    const config = loadConfig({
+      env: { AZURE_TENANT_ID: TENANT, AZURE_CLIENT_ID: CLIENT.toUpperCase(), HOST: '0.0.0.0' },
+    });
+    expect(config.auth.enabled).toBe(true);
+    expect(config.auth.entra).toMatchObject({
+      tenant: TENANT,
+      clientId: CLIENT,
+      identifierUri: `api://${CLIENT}`,
+    });
+    expect(config.auth.entra?.audiences).toEqual([CLIENT, `api://${CLIENT}`, `api://${CLIENT}/`]);
+  });
+
+  it("explains that 'common' needs MCP_AZURE_ALLOWED_TENANTS", () => {
+    expect(problemsOf({ MCP_AZURE_TENANT_ID: 'common', MCP_AZURE_CLIENT_ID: CLIENT })).toContain(
+      "MCP_AZURE_TENANT_ID is 'common': a specific tenant GUID is required unless MCP_AZURE_ALLOWED_TENANTS lists the tenants to accept.",
+    );
+    const config = loadConfig({
+      env: {
+        MCP_AZURE_TENANT_ID: 'organizations',
+        MCP_AZURE_CLIENT_ID: CLIENT,
+        MCP_AZURE_ALLOWED_TENANTS: TENANT,
+      },
+    });
+    expect(config.auth.entra?.allowedTenants).toEqual([TENANT]);
+  });
+
+  it('rejects ids that are not GUIDs, saying where to find the right one', () => {
+    expect(problemsOf({ MCP_AZURE_TENANT_ID: 'contoso', MCP_AZURE_CLIENT_ID: CLIENT })).toContain(
+      'Directory (tenant) or Application (client) ID',
+    );
+  });
+
+  it('reads the auth settings and their aliases', () => {
+    const config = loadConfig({
+      env: {
+        MCP_AZURE_TENANT_ID: TENANT,
+        MCP_AZURE_CLIENT_ID: CLIENT,
+        AZURE_CLOCK_SKEW: '60',
+        AZURE_TOKEN_CACHE_TTL: '0',
+        OAUTH_SCOPES: 'tools.execute=mcp.call',
+        MCP_AZURE_GROUP_ROLES:
+          '506E5E57-70f7-406e-b7f9-ea597208e9a4=admin;auditor,28fc510d-a204-44d8-8069-738ecfa2bdfe=user',
+        A0_SET_SSO_AUTO_ASSIGN: 'false',
+      },
+    });
+    expect(config.auth).toMatchObject({
+      clockSkewSeconds: 60,
+      tokenCacheTtlMs: 0,
+      ssoAutoAssign: false,
+      scopeNames: { discover: 'discover', toolsRead: 'tools.read', toolsExecute: 'mcp.call', chat: 'chat' },
+      groupRoles: {
+        '506e5e57-70f7-406e-b7f9-ea597208e9a4': ['admin', 'auditor'],
+        '28fc510d-a204-44d8-8069-738ecfa2bdfe': ['user'],
+      },
+    });
+    expect(problemsOf({ MCP_AZURE_SCOPES: 'execute=x' })).toContain("'execute=x' is not logical=name");
+    expect(problemsOf({ MCP_SERVER_TOKEN: 'short' })).toContain(
+      'MCP_SERVER_TOKEN: it is shorter than 32 characters',
+    );
+  });
+
+  it('reads per-tool requirements from the "tools" section of the config file, and explains mistakes', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'gh-config-'));
+    const file = path.join(dir, 'tools.json');
+    writeFileSync(
+      file,
+      JSON.stringify({
+        tools: { calculate_sum: { roles: ['finance'] }, send_message: { scopes: ['chat'] } },
+      }),
+    );
+    expect(loadConfig({ env: { GATEHOUSE_CONFIG_FILE: file } }).toolPolicies).toEqual({
+      calculate_sum: { roles: ['finance'], scopes: [] },
+      send_message: { roles: [], scopes: ['chat'] },
+    });
+    writeFileSync(
+      file,
+      JSON.stringify({
+        tools: { calculate_sum: { scopes: ['write'] }, whoami: { role: 'x' } },
+        upstreams: [],
+      }),
+    );
+    const message = problemsOf({ GATEHOUSE_CONFIG_FILE: file });
+    expect(message).toContain('tools.calculate_sum');
+    expect(message).toContain('"write" is not a scope');
+    expect(message).toContain('unknown member "role"');
+    expect(message).toContain('"upstreams"');
   });
 
   it('reads the env object of GATEHOUSE_CONFIG_FILE, with the environment winning', () => {

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { CompiledQuery, Kysely, PostgresAdapter, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import { StorageUnavailableError } from '../../errors/index.js';
@@ -24,6 +25,8 @@ export interface PostgresStoreOptions {
 const CONNECT_TIMEOUT_MS = 5_000;
 /** Arbitrary, fixed: the advisory lock every Gatehouse migration of a database takes. */
 const MIGRATION_LOCK_KEY = 7_215_366_023_911_402n;
+/** Arbitrary, fixed: the first half of every key `exclusively()` locks; the second is the key's hash. */
+const EXCLUSIVE_LOCK_SPACE = 1_195_919_693;
 
 export function createPostgresStore(options: PostgresStoreOptions): DurableStore {
   return createSqlDurableStore(postgresBackend(options));
@@ -71,6 +74,18 @@ export function postgresBackend(options: PostgresStoreOptions): SqlBackend {
       const { rows } = await sql<{ schema: string | null }>`select current_schema() as schema`.execute(conn);
       return rows[0]?.schema ?? undefined;
     },
+    exclusively: (key, statement) => {
+      const lock = sql`select pg_advisory_xact_lock(${sql.lit(EXCLUSIVE_LOCK_SPACE)}, ${lockHash(key)}::integer)`;
+      // READ COMMITTED whatever the server's default: each statement then takes a new snapshot, so
+      // the statement run after the lock sees what the previous holder committed before releasing it.
+      return db
+        .transaction()
+        .setIsolationLevel('read committed')
+        .execute(async (trx) => {
+          await lock.execute(trx);
+          return statement(trx);
+        });
+    },
     unavailable: (error) => postgresUnavailable(error, endpoint, options.url),
     isForeignKeyViolation: (error) => errorCode(error) === '23503',
   };
@@ -88,6 +103,11 @@ class MigrationLockedPostgresDialect extends PostgresDialect {
       override async releaseMigrationLock(): Promise<void> {}
     })();
   }
+}
+
+/** A 32-bit hash of `key`: two keys that collide only wait for each other, never share a result. */
+function lockHash(key: string): number {
+  return createHash('sha256').update(key).digest().readInt32BE(0);
 }
 
 function quoteIdent(name: string): string {

@@ -15,6 +15,13 @@ export interface SqlBackend {
   beginMigration(conn: Kysely<Tables>): Promise<string | undefined>;
   /** Serialises migrations this process runs against the same database, where the lock alone cannot. */
   serializeMigration?<T>(run: () => Promise<T>): Promise<T>;
+  /**
+   * Runs `statement`, one SQL statement that reads and then writes, so that it neither overlaps
+   * another run with the same `key` (on any connection or instance) nor misses what such a run
+   * committed: the building block for check-then-insert operations such as
+   * memberships.addIfNone.
+   */
+  exclusively<T>(key: string, statement: (db: Kysely<Tables>) => Promise<T>): Promise<T>;
   /** The error to raise when `error` means the database could not be reached; undefined otherwise. */
   unavailable(error: unknown): StorageUnavailableError | undefined;
   isForeignKeyViolation(error: unknown): boolean;

@@ -2,6 +2,7 @@ import { type Migration, sql } from 'kysely';
 import type { DurableStore } from '../contract.js';
 import { attempt, type SqlBackend } from './backend.js';
 import { createKvEphemeralStore } from './kv-ephemeral-store.js';
+import { createMembershipRepository } from './membership-repository.js';
 import { migrateToLatest } from './migrate.js';
 import { MIGRATIONS } from './migrations.js';
 import { createNoteRepository } from './note-repository.js';
@@ -20,6 +21,7 @@ export function createSqlDurableStore(
     ping: () => attempt(backend, async () => void (await sql`select 1`.execute(backend.db))),
     users: createUserRepository(backend),
     notes: createNoteRepository(backend),
+    memberships: createMembershipRepository(backend),
     ephemeral,
     close: () => {
       closing ??= ephemeral.close().then(() => backend.db.destroy());

@@ -38,4 +38,25 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = Object.freeze({
       await db.schema.createIndex('kv_expires_at_idx').on('kv').column('expires_at').execute();
     },
   },
+
+  '002_memberships': {
+    async up(db: Kysely<unknown>): Promise<void> {
+      await db.schema
+        .createTable('memberships')
+        .addColumn('user_id', 'text', (col) => col.notNull().references('users.id').onDelete('cascade'))
+        .addColumn('org', 'text', (col) => col.notNull())
+        // '' (NO_TEAM in tables.ts) for an org-wide membership: a NULL would escape the primary key.
+        .addColumn('team', 'text', (col) => col.notNull())
+        .addColumn('role', 'text', (col) => col.notNull())
+        .addColumn('created_at', 'bigint', (col) => col.notNull())
+        .addPrimaryKeyConstraint('memberships_pkey', ['user_id', 'org', 'team', 'role'])
+        .execute();
+      // Serves listForUser's filter and its oldest-first order in one scan.
+      await db.schema
+        .createIndex('memberships_user_id_idx')
+        .on('memberships')
+        .columns(['user_id', 'created_at'])
+        .execute();
+    },
+  },
 });

@@ -24,6 +24,22 @@ export interface NotesTable {
   created_at: EpochMsColumn;
 }
 
+export interface MembershipsTable {
+  user_id: string;
+  org: string;
+  /** NO_TEAM ('') for an organization-wide membership; never NULL. */
+  team: string;
+  role: string;
+  created_at: EpochMsColumn;
+}
+
+/**
+ * The stored team of an organization-wide membership. Both databases treat NULLs as distinct in a
+ * unique constraint, so a NULL team would let one org-wide membership be stored twice; the empty
+ * string, which no team may be called, keeps the primary key whole.
+ */
+export const NO_TEAM = '';
+
 export interface KvTable {
   key: string;
   value: string;
@@ -33,6 +49,7 @@ export interface KvTable {
 export interface Tables {
   users: UsersTable;
   notes: NotesTable;
+  memberships: MembershipsTable;
   kv: KvTable;
 }
 

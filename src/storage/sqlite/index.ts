@@ -56,6 +56,10 @@ export function sqliteBackend(options: SqliteStoreOptions): SqlBackend {
       next.then(forget, forget);
       return next;
     },
+    // One write statement already is exclusive: SQLite takes the database's write lock before the
+    // statement reads anything and keeps it until the statement commits. A transaction held across
+    // awaits would instead risk blocking this thread while another connection of it holds the lock.
+    exclusively: (_key, statement) => statement(db),
     unavailable: (error) => sqliteUnavailable(error, file),
     isForeignKeyViolation: (error) => errorCode(error) === 'SQLITE_CONSTRAINT_FOREIGNKEY',
   };

@@ -1,0 +1,47 @@
+/**
+ * Typed audit events. Every authentication failure and every tool decision is emitted here; the
+ * sink decides where they go (in memory for now; a durable, append-only log later).
+ */
+export type AuditEvent =
+  | {
+      type: 'auth.failure';
+      at: string;
+      requestId: string;
+      ip: string;
+      code: string;
+      /** The detailed reason (the wire gets the same text; detail may add more). */
+      reason: string;
+    }
+  | {
+      type: 'tool.decision';
+      at: string;
+      requestId: string;
+      userId: string;
+      tenantId: string;
+      tool: string;
+      action: 'list' | 'call';
+      outcome: 'allow' | 'deny';
+      reason: 'scope' | 'role' | null;
+      /** For denials: the scopes or roles that were missing. */
+      missing: string[];
+    };
+
+export interface AuditSink {
+  emit(event: AuditEvent): void;
+}
+
+/** Keeps the most recent events in memory (bounded). */
+export class MemoryAuditSink implements AuditSink {
+  readonly events: AuditEvent[] = [];
+
+  constructor(private readonly limit = 10_000) {}
+
+  emit(event: AuditEvent): void {
+    this.events.push(event);
+    if (this.events.length > this.limit) this.events.splice(0, this.events.length - this.limit);
+  }
+
+  clear(): void {
+    this.events.length = 0;
+  }
+}

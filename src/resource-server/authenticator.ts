@@ -1,0 +1,219 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { GatehouseConfig } from '../config/index.js';
+import { GatehouseError, isGatehouseError } from '../errors/index.js';
+import type { Caller } from '../identity/caller.js';
+import { SERVICE_TOKEN_USER } from '../identity/caller.js';
+import type { AuditSink } from '../ops/audit.js';
+import { effectiveRoles, isAdmitted } from '../policy/roles.js';
+import type { DurableStore } from '../storage/contract.js';
+import { JwksCache } from '../tokens/jwks-cache.js';
+import { readUnverified } from '../tokens/jwt-parts.js';
+import type { Keyring } from '../tokens/keyring.js';
+import { VerifiedTokenCache } from '../tokens/verified-token-cache.js';
+import { type EntraIdentity, verifyEntraToken } from '../tokens/verify-entra-token.js';
+import { type GatehouseIdentity, verifyGatehouseToken } from '../tokens/verify-gatehouse-token.js';
+import { issuerResolver } from './entra-issuers.js';
+
+export interface AuthenticatorOptions {
+  config: GatehouseConfig;
+  durable: DurableStore;
+  audit: AuditSink;
+  /** Gatehouse's own signing keys; without them only Entra tokens are accepted. */
+  keyring: Keyring | undefined;
+  fetch?: typeof fetch;
+  now?: () => number;
+}
+
+export interface RequestFacts {
+  authorization: string | undefined;
+  /** The {token} of /mcp/t-{token}/http, when the request came that way. */
+  pathToken: string | undefined;
+  requestId: string;
+  ip: string;
+}
+
+const BEARER = /^Bearer +([A-Za-z0-9\-._~+/]+=*)$/i;
+
+/**
+ * Turns a request's credential into a Caller: a bearer token (Gatehouse's own or Entra's), or the
+ * shared path token. Verified callers are cached by token hash until the earlier of the token's
+ * exp and the cache TTL, so repeat requests cost a hash and a map lookup.
+ */
+export class Authenticator {
+  readonly #cache: VerifiedTokenCache<Caller>;
+  readonly #jwks: JwksCache | undefined;
+  readonly #issuers: (() => Promise<{ v1: string; v2: string }>) | undefined;
+  readonly #now: () => number;
+  readonly #serverTokenHash: Buffer | undefined;
+  #serviceCaller: Promise<Caller> | undefined;
+
+  constructor(private readonly options: AuthenticatorOptions) {
+    const { config } = options;
+    this.#now = options.now ?? Date.now;
+    this.#cache = new VerifiedTokenCache(10_000, config.auth.tokenCacheTtlMs, this.#now);
+    const entra = config.auth.entra;
+    if (entra !== undefined) {
+      this.#jwks = new JwksCache({
+        jwksUrl: (tenantId) => `${entra.authorityHost}/${tenantId}/discovery/v2.0/keys`,
+        now: this.#now,
+        ...(options.fetch ? { fetch: options.fetch } : {}),
+      });
+      this.#issuers = issuerResolver(entra, options.fetch);
+    }
+    this.#serverTokenHash =
+      config.auth.serverToken === undefined ? undefined : sha256(config.auth.serverToken);
+  }
+
+  async authenticate(facts: RequestFacts): Promise<Caller> {
+    try {
+      if (facts.pathToken !== undefined) return await this.#pathTokenCaller(facts.pathToken);
+      return await this.#bearerCaller(facts.authorization);
+    } catch (error) {
+      if (isGatehouseError(error) && error.code.startsWith('GH_AUTH_')) {
+        this.options.audit.emit({
+          type: 'auth.failure',
+          at: new Date(this.#now()).toISOString(),
+          requestId: facts.requestId,
+          ip: facts.ip,
+          code: error.code,
+          reason: error.message,
+        });
+      }
+      throw error;
+    }
+  }
+
+  async #bearerCaller(authorization: string | undefined): Promise<Caller> {
+    if (authorization === undefined || authorization === '') {
+      throw new GatehouseError(
+        'GH_AUTH_MISSING_TOKEN',
+        'missing Authorization header: send Authorization: Bearer <access token>',
+      );
+    }
+    const match = BEARER.exec(authorization);
+    if (match === null)
+      throw new GatehouseError(
+        'GH_AUTH_INVALID_TOKEN',
+        "the Authorization header must be 'Bearer <access token>'",
+      );
+    const token = match[1]!;
+    const key = VerifiedTokenCache.keyOf(token);
+    const cached = this.#cache.get(key);
+    if (cached !== undefined) return cached;
+
+    const identity = await this.#verify(token);
+    const caller = await this.#callerFor(identity);
+    this.#cache.set(key, caller, identity.expiresAt);
+    return caller;
+  }
+
+  async #verify(token: string): Promise<EntraIdentity | GatehouseIdentity> {
+    const { config, keyring } = this.options;
+    const { payload } = readUnverified(token);
+    if (keyring !== undefined && payload.iss === config.server.baseUrl) {
+      return verifyGatehouseToken(
+        token,
+        {
+          issuer: config.server.baseUrl,
+          resource: `${config.server.baseUrl}/mcp`,
+          clockSkewSeconds: config.auth.clockSkewSeconds,
+        },
+        keyring.verificationKey,
+        this.#now,
+      );
+    }
+    const entra = config.auth.entra;
+    if (entra === undefined || this.#jwks === undefined || this.#issuers === undefined) {
+      throw new GatehouseError('GH_AUTH_INVALID_TOKEN', `issuer '${String(payload.iss)}' is not trusted`);
+    }
+    const multiTenant = entra.tenant === 'common' || entra.tenant === 'organizations';
+    return verifyEntraToken(
+      token,
+      {
+        authorityHost: entra.authorityHost,
+        tenantId: multiTenant ? undefined : entra.tenant,
+        allowedTenants: entra.allowedTenants === undefined ? undefined : new Set(entra.allowedTenants),
+        audiences: new Set(entra.audiences),
+        allowedClientApps:
+          entra.allowedClientApps === undefined ? undefined : new Set(entra.allowedClientApps),
+        issuerTemplates: await this.#issuers(),
+        clockSkewSeconds: config.auth.clockSkewSeconds,
+      },
+      this.#jwks,
+      this.#now,
+    );
+  }
+
+  async #callerFor(identity: EntraIdentity | GatehouseIdentity): Promise<Caller> {
+    const { durable, config } = this.options;
+    const user = await durable.users.upsert({
+      tenantId: identity.tenantId,
+      objectId: identity.objectId,
+      displayName: identity.name,
+      preferredUsername: identity.preferredUsername,
+    });
+    const isPerson = identity.kind !== 'entra-app';
+    if (isPerson && config.auth.ssoAutoAssign) {
+      const { org, team, role } = config.auth.defaultMembership;
+      await durable.memberships.addIfNone({ userId: user.id, org, team, role });
+    }
+    const memberships = await durable.memberships.listForUser(user.id);
+    const sources = {
+      appRoles: identity.roles,
+      groups: 'groups' in identity ? identity.groups.map((group) => group.toLowerCase()) : [],
+      groupRoles: config.auth.groupRoles,
+      memberships,
+    };
+    if (!isAdmitted(sources)) {
+      const who = identity.preferredUsername ?? identity.name ?? identity.objectId;
+      throw new GatehouseError(
+        'GH_POLICY_NO_MEMBERSHIP',
+        `${who} belongs to no Gatehouse organization or team and has no role from Entra ID. ` +
+          'Ask an administrator to add you to a team, to assign you an app role, or to turn on GATEHOUSE_SSO_AUTO_ASSIGN.',
+      );
+    }
+    return Object.freeze({
+      userId: user.id,
+      tenantId: user.tenantId,
+      objectId: user.objectId,
+      displayName: user.displayName,
+      preferredUsername: user.preferredUsername,
+      kind: identity.kind,
+      scopes: Object.freeze([...identity.scopes]),
+      scopesApply: identity.kind !== 'entra-app',
+      roles: Object.freeze([...effectiveRoles(sources)].sort()),
+      clientAppId: identity.clientAppId ?? null,
+      expiresAt: identity.expiresAt,
+    });
+  }
+
+  async #pathTokenCaller(presented: string): Promise<Caller> {
+    // Hashing both sides gives equal-length inputs, so the comparison takes the same time whatever was sent.
+    const matches =
+      this.#serverTokenHash !== undefined && timingSafeEqual(sha256(presented), this.#serverTokenHash);
+    if (!matches) throw new GatehouseError('GH_AUTH_PATH_TOKEN_FORBIDDEN', 'MCP forbidden');
+    this.#serviceCaller ??= this.options.durable.users.upsert(SERVICE_TOKEN_USER).then((user) =>
+      Object.freeze({
+        userId: user.id,
+        tenantId: user.tenantId,
+        objectId: user.objectId,
+        displayName: user.displayName,
+        preferredUsername: user.preferredUsername,
+        kind: 'service-token' as const,
+        scopes: Object.freeze([]),
+        scopesApply: false,
+        roles: Object.freeze([...this.options.config.auth.serverTokenRoles]),
+        clientAppId: null,
+        expiresAt: null,
+      }),
+    );
+    return this.#serviceCaller.catch((error: unknown) => {
+      this.#serviceCaller = undefined;
+      throw error;
+    });
+  }
+}
+
+function sha256(value: string): Buffer {
+  return createHash('sha256').update(value).digest();
+}

@@ -1,0 +1,83 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { GatehouseConfig } from '../config/index.js';
+import type { GatehouseError } from '../errors/index.js';
+import type { Caller } from '../identity/caller.js';
+import { type ChallengeContext, wwwAuthenticate } from './challenge.js';
+
+export const RESOURCE_METADATA_PATH = '/.well-known/oauth-protected-resource';
+
+/** How scopes are named toward the authorization server, and the challenge every 401 carries. */
+export function challengeContext(config: GatehouseConfig): ChallengeContext | undefined {
+  const entra = config.auth.entra;
+  if (!config.auth.enabled || entra === undefined) return undefined;
+  const advertise = (scope: string) => `${entra.identifierUri}/${scope}`;
+  const names = config.auth.scopeNames;
+  return {
+    resourceMetadataUrl: `${config.server.baseUrl}${RESOURCE_METADATA_PATH}/mcp`,
+    defaultScopes: [names.discover, names.toolsExecute].map(advertise),
+    advertise,
+  };
+}
+
+/** Sets WWW-Authenticate (and Retry-After when keys are unavailable) for an authentication failure. */
+export function authErrorDecorator(context: ChallengeContext | undefined) {
+  return (reply: FastifyReply, error: GatehouseError): void => {
+    if (error.code === 'GH_AUTH_KEYS_UNAVAILABLE') reply.header('retry-after', '30');
+    if (context === undefined) return;
+    const header = wwwAuthenticate(error, context);
+    if (header !== undefined) reply.header('www-authenticate', header);
+  };
+}
+
+/**
+ * RFC 9728 protected-resource metadata (at the path-inserted location for /mcp and at the root)
+ * and /me, the caller's identity as Gatehouse sees it.
+ */
+export async function resourceServerRoutes(
+  app: FastifyInstance,
+  options: { config: GatehouseConfig; resolveCaller(request: FastifyRequest): Caller | Promise<Caller> },
+) {
+  const { config } = options;
+  const entra = config.auth.entra;
+  if (config.auth.enabled && entra !== undefined) {
+    const names = config.auth.scopeNames;
+    const document = {
+      resource: `${config.server.baseUrl}/mcp`,
+      authorization_servers: [`${entra.authorityHost}/${entra.tenant}/v2.0`],
+      scopes_supported: [names.discover, names.toolsRead, names.toolsExecute, names.chat].map(
+        (scope) => `${entra.identifierUri}/${scope}`,
+      ),
+      bearer_methods_supported: ['header'],
+      resource_name: 'Gatehouse',
+      resource_documentation: `${config.server.baseUrl}/`,
+    };
+    for (const url of [
+      `${RESOURCE_METADATA_PATH}/mcp`,
+      RESOURCE_METADATA_PATH,
+      `${RESOURCE_METADATA_PATH}/mcp/http`,
+    ]) {
+      app.get(url, async (_request, reply) =>
+        reply.header('cache-control', 'public, max-age=3600').send(document),
+      );
+    }
+  }
+
+  app.get('/me', async (request) => {
+    const caller = await options.resolveCaller(request);
+    return {
+      user: {
+        id: caller.userId,
+        tenantId: caller.tenantId,
+        objectId: caller.objectId,
+        name: caller.displayName,
+        preferredUsername: caller.preferredUsername,
+      },
+      tenantId: caller.tenantId,
+      tokenKind: caller.kind,
+      clientAppId: caller.clientAppId,
+      roles: caller.roles,
+      scopes: caller.scopesApply ? caller.scopes : 'unrestricted (roles decide)',
+      expiresAt: caller.expiresAt === null ? null : new Date(caller.expiresAt * 1000).toISOString(),
+    };
+  });
+}
