@@ -1,7 +1,7 @@
 // Shared pieces of the benchmark scenarios: starting pinned servers, checking their answers,
 // driving autocannon, reading a process's CPU time.
 import { spawn } from 'node:child_process';
-import { readFileSync, existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import net from 'node:net';
 import autocannon from 'autocannon';
 
@@ -19,12 +19,15 @@ export function freePort() {
 }
 
 /** Starts `node script` pinned to one core (the load generator runs on the other). */
-export async function startServer({ name, script, args = [], env = {}, core = '0' }) {
+export async function startServer({ name, script, args = [], env = {}, core = '0', portVariable = 'PORT' }) {
   const port = await freePort();
   const pinned = existsSync('/usr/bin/taskset');
   const command = pinned ? 'taskset' : process.execPath;
   const argv = pinned ? ['-c', core, process.execPath, script, ...args] : [script, ...args];
-  const child = spawn(command, argv, { env: { ...process.env, ...env, PORT: String(port) }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(command, argv, {
+    env: { ...process.env, ...env, [portVariable]: String(port) },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let output = '';
   child.stdout.on('data', (chunk) => (output += chunk));
   child.stderr.on('data', (chunk) => (output += chunk));
@@ -69,7 +72,11 @@ export function cpuMicros(pid) {
 
 function childrenOf(pid) {
   try {
-    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8')
+      .trim()
+      .split(/\s+/)
+      .filter(Boolean)
+      .map(Number);
   } catch {
     return [];
   }
@@ -82,4 +89,50 @@ export function load({ url, body, headers, connections, duration }) {
 export function round(value, digits = 0) {
   const factor = 10 ** digits;
   return Math.round(value * factor) / factor;
+}
+
+/**
+ * A delegated Entra token for the Gatehouse API from the development emulator, obtained the way
+ * VS Code would: authorization code + PKCE through the emulator's sign-in form.
+ */
+export async function emulatorUserToken({ entraUrl, tenant, apiClientId, user, password }) {
+  const { createHash, randomBytes } = await import('node:crypto');
+  const verifier = randomBytes(32).toString('base64url');
+  const challenge = createHash('sha256').update(verifier).digest('base64url');
+  const redirect = 'http://127.0.0.1:33418/';
+  const scope = `api://${apiClientId}/discover api://${apiClientId}/tools.execute openid profile`;
+  const authorize = new URL(`${entraUrl}/${tenant}/oauth2/v2.0/authorize`);
+  authorize.search = new URLSearchParams({
+    client_id: 'aebc6443-996d-45c2-90f0-388ff96faa56',
+    response_type: 'code',
+    redirect_uri: redirect,
+    scope,
+    code_challenge: challenge,
+    code_challenge_method: 'S256',
+    state: 'bench',
+  }).toString();
+  const html = await (await fetch(authorize)).text();
+  const ctx = /name="ctx" value="([^"]+)"/.exec(html)?.[1];
+  const action = /<form method="post" action="([^"]+)" id="sign-in">/.exec(html)?.[1];
+  if (!ctx || !action) throw new Error('the emulator sign-in page has no form');
+  const signedIn = await fetch(action.replace(/&amp;/g, '&'), {
+    method: 'POST',
+    redirect: 'manual',
+    body: new URLSearchParams({ ctx, username: user, password }),
+  });
+  const code = new URL(signedIn.headers.get('location')).searchParams.get('code');
+  const token = await fetch(`${entraUrl}/${tenant}/oauth2/v2.0/token`, {
+    method: 'POST',
+    body: new URLSearchParams({
+      grant_type: 'authorization_code',
+      client_id: 'aebc6443-996d-45c2-90f0-388ff96faa56',
+      code,
+      redirect_uri: redirect,
+      code_verifier: verifier,
+      scope,
+    }),
+  });
+  const body = await token.json();
+  if (!body.access_token) throw new Error(`no token: ${JSON.stringify(body)}`);
+  return body.access_token;
 }

@@ -1,12 +1,14 @@
 // Scenario: stateless `tools/call calculate_sum {numbers:[1,2,3]}` over Streamable HTTP.
-// Servers: a bare node:http floor, the MCP SDK's per-request-server pattern, and Gatehouse
-// (development mode). Every server runs pinned to one core; autocannon runs on the other.
+// Servers: a bare node:http floor, the MCP SDK's per-request-server pattern, Gatehouse with
+// authentication off, and Gatehouse verifying an Entra access token (from the development
+// emulator) on every request. Every server runs pinned to one core; autocannon runs on the other.
+// Every server gets the same request, Authorization header included.
 // Usage: node bench/tools-call/run.mjs [--duration 10] [--write]
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { cpuMicros, load, round, startServer } from '../lib.mjs';
+import { cpuMicros, emulatorUserToken, load, round, startServer } from '../lib.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '../..');
@@ -15,8 +17,36 @@ const duration = Number(args[args.indexOf('--duration') + 1] || 10);
 const warmup = 3;
 const concurrencies = [10, 50];
 
-const body = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'calculate_sum', arguments: { numbers: [1, 2, 3] } } });
-const headers = { 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'mcp-protocol-version': '2025-11-25' };
+// The development emulator issues the token the authenticated server verifies.
+const entra = await startServer({
+  name: 'dev-entra',
+  script: path.join(root, 'dist/src/cli/main.js'),
+  args: ['dev-entra'],
+  portVariable: 'DEV_ENTRA_PORT',
+  core: '1',
+});
+const TENANT = 'aad59afb-4251-4c23-8403-b51da0a099c5';
+const API = '829cba28-25a8-434b-aad5-d7be2331ceba';
+const token = await emulatorUserToken({
+  entraUrl: entra.url,
+  tenant: TENANT,
+  apiClientId: API,
+  user: 'bob',
+  password: 'bob-dev-password',
+});
+
+const body = JSON.stringify({
+  jsonrpc: '2.0',
+  id: 1,
+  method: 'tools/call',
+  params: { name: 'calculate_sum', arguments: { numbers: [1, 2, 3] } },
+});
+const headers = {
+  'content-type': 'application/json',
+  accept: 'application/json, text/event-stream',
+  'mcp-protocol-version': '2025-11-25',
+  authorization: `Bearer ${token}`,
+};
 
 const dataDir = mkdtempSync(path.join(tmpdir(), 'gatehouse-bench-'));
 const servers = [
@@ -28,12 +58,26 @@ const servers = [
     args: ['serve'],
     env: { GATEHOUSE_DATA_DIR: dataDir, LOG_LEVEL: 'warn', LOG_FORMAT: 'json' },
   },
+  {
+    name: 'Gatehouse (auth on, Entra token)',
+    script: path.join(root, 'dist/src/cli/main.js'),
+    args: ['serve'],
+    env: {
+      GATEHOUSE_DATA_DIR: `${dataDir}-auth`,
+      LOG_LEVEL: 'warn',
+      LOG_FORMAT: 'json',
+      MCP_AZURE_AUTHORITY_HOST: entra.url,
+      MCP_AZURE_TENANT_ID: TENANT,
+      MCP_AZURE_CLIENT_ID: API,
+    },
+  },
 ];
 
 async function check(server) {
   const response = await fetch(`${server.url}/mcp`, { method: 'POST', headers, body });
   const json = await response.json();
-  if (json.result?.structuredContent?.sum !== 6) throw new Error(`${server.name} answered ${JSON.stringify(json)}`);
+  if (json.result?.structuredContent?.sum !== 6)
+    throw new Error(`${server.name} answered ${JSON.stringify(json)}`);
 }
 
 const results = [];
@@ -46,7 +90,8 @@ for (const spec of servers) {
       const cpuBefore = cpuMicros(server.pid);
       const result = await load({ url: `${server.url}/mcp`, body, headers, connections, duration });
       const cpu = cpuMicros(server.pid) - cpuBefore;
-      if (result.non2xx > 0 || result.errors > 0) throw new Error(`${spec.name}: ${result.non2xx} non-2xx, ${result.errors} errors`);
+      if (result.non2xx > 0 || result.errors > 0)
+        throw new Error(`${spec.name}: ${result.non2xx} non-2xx, ${result.errors} errors`);
       results.push({
         server: spec.name,
         connections,
@@ -62,29 +107,62 @@ for (const spec of servers) {
     await server.stop();
   }
 }
+await entra.stop();
 rmSync(dataDir, { recursive: true, force: true });
+rmSync(`${dataDir}-auth`, { recursive: true, force: true });
 
 const byKey = (name, c) => results.find((r) => r.server === name && r.connections === c);
 const lines = [
-  '| server | connections | req/s | × bare | × SDK per-request | p50 ms | p99 ms | server CPU µs/req |',
-  '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+  '| server | connections | req/s | × bare | × SDK per-request | × Gatehouse auth off | p50 ms | p99 ms | server CPU µs/req |',
+  '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
 ];
 for (const r of results) {
   const bare = byKey(servers[0].name, r.connections).rps;
   const sdk = byKey(servers[1].name, r.connections).rps;
+  const authOff = byKey(servers[2].name, r.connections).rps;
   lines.push(
-    `| ${r.server} | ${r.connections} | ${r.rps} | ${round(r.rps / bare, 2)} | ${round(r.rps / sdk, 1)} | ${r.p50} | ${r.p99} | ${r.cpuMicrosPerRequest} |`,
+    `| ${r.server} | ${r.connections} | ${r.rps} | ${round(r.rps / bare, 2)} | ${round(r.rps / sdk, 1)} | ${round(r.rps / authOff, 2)} | ${r.p50} | ${r.p99} | ${r.cpuMicrosPerRequest} |`,
   );
 }
 const table = lines.join('\n');
 const stamp = `Measured ${new Date().toISOString().slice(0, 10)} on ${process.platform}/${process.arch}, Node ${process.version}, ${duration} s per cell after ${warmup} s warm-up, server pinned to core 0 and autocannon on core 1.`;
 console.log(`\n${stamp}\n\n${table}`);
-writeFileSync(path.join(here, 'results.json'), `${JSON.stringify({ date: new Date().toISOString(), node: process.version, duration, results }, null, 2)}\n`);
+writeFileSync(
+  path.join(here, 'results.json'),
+  `${JSON.stringify({ date: new Date().toISOString(), node: process.version, duration, results }, null, 2)}\n`,
+);
+
+const gatehouse = (name, c) => byKey(name, c);
+const summary = concurrencies
+  .map((c) => {
+    const bare = byKey(servers[0].name, c);
+    const sdk = byKey(servers[1].name, c);
+    const off = gatehouse(servers[2].name, c);
+    const on = gatehouse(servers[3].name, c);
+    return (
+      `- c=${c}: Gatehouse with auth serves ${round(on.rps / sdk.rps, 1)}× the SDK per-request pattern's throughput ` +
+      `(${round(on.rps / bare.rps, 2)}× bare); verifying the token changes throughput by ${round((on.rps / off.rps - 1) * 100)} % ` +
+      `and CPU per request by ${round(on.cpuMicrosPerRequest - off.cpuMicrosPerRequest)} µs (${off.cpuMicrosPerRequest} → ${on.cpuMicrosPerRequest} µs; bare ${bare.cpuMicrosPerRequest} µs, SDK ${sdk.cpuMicrosPerRequest} µs).`
+    );
+  })
+  .join('\n');
+console.log(`\n${summary}`);
 
 if (args.includes('--write')) {
+  const index = path.join(root, 'bench/README.md');
+  const indexText = readFileSync(index, 'utf8');
+  const from = '<!-- summary:start -->';
+  const to = '<!-- summary:end -->';
+  writeFileSync(
+    index,
+    `${indexText.slice(0, indexText.indexOf(from) + from.length)}\n${stamp}\n\n${summary}\n${indexText.slice(indexText.indexOf(to))}`,
+  );
   const readme = path.join(here, 'README.md');
   const text = readFileSync(readme, 'utf8');
   const start = '<!-- results:start -->';
   const end = '<!-- results:end -->';
-  writeFileSync(readme, `${text.slice(0, text.indexOf(start) + start.length)}\n${stamp}\n\n${table}\n${text.slice(text.indexOf(end))}`);
+  writeFileSync(
+    readme,
+    `${text.slice(0, text.indexOf(start) + start.length)}\n${stamp}\n\n${table}\n${text.slice(text.indexOf(end))}`,
+  );
 }

@@ -61,7 +61,7 @@ async function issuerOf(url: string, fetchImpl: typeof fetch): Promise<string> {
   } catch (error) {
     throw new GatehouseError(
       'GH_AUTH_KEYS_UNAVAILABLE',
-      `the authority's discovery document ${url} could not be read (${(error as Error).message}); check MCP_AZURE_AUTHORITY_HOST`,
+      `the authority's discovery document ${url} could not be read (${(error as Error).message}); retry shortly (operators: check MCP_AZURE_AUTHORITY_HOST)`,
       { cause: error },
     );
   }

@@ -52,8 +52,11 @@ export class JwksCache {
     }
     let found = tenant.keys.get(kid);
     if (found === undefined && now - tenant.lastUnknownKidFetch >= this.#cooldownMs) {
+      // A new kid usually means the keys rolled. If they cannot be fetched now, answer "try again"
+      // (not "invalid token", which would send the user to sign in for a token with the same kid),
+      // and start the cooldown only after a fetch that worked.
+      tenant = await this.#refresh(tenantId, tenant, { rethrow: true });
       tenant.lastUnknownKidFetch = now;
-      tenant = await this.#refresh(tenantId, tenant);
       found = tenant.keys.get(kid);
     }
     if (found === undefined) {
@@ -65,7 +68,11 @@ export class JwksCache {
     return found;
   }
 
-  async #refresh(tenantId: string, current: TenantKeys | undefined): Promise<TenantKeys> {
+  async #refresh(
+    tenantId: string,
+    current: TenantKeys | undefined,
+    options: { rethrow?: boolean } = {},
+  ): Promise<TenantKeys> {
     const entry: TenantKeys = current ?? {
       keys: new Map(),
       fetchedAt: 0,
@@ -83,6 +90,7 @@ export class JwksCache {
         this.#tenants.delete(tenantId);
         throw error;
       }
+      if (options.rethrow) throw error;
       // Last-known-good keys stay in use; try again after the refresh interval.
       entry.fetchedAt = this.#now();
     }
@@ -102,7 +110,7 @@ export class JwksCache {
     } catch (error) {
       throw new GatehouseError(
         'GH_AUTH_KEYS_UNAVAILABLE',
-        `the signing keys at ${url} could not be fetched (${(error as Error).message})`,
+        `the signing keys at ${url} could not be fetched (${(error as Error).message}); retry shortly`,
         {
           cause: error,
         },
@@ -115,7 +123,10 @@ export class JwksCache {
       keys.set(jwk.kid, { key: await importJWK({ ...jwk, alg: 'RS256' }, 'RS256'), jwk });
     }
     if (keys.size === 0)
-      throw new GatehouseError('GH_AUTH_KEYS_UNAVAILABLE', `the JWKS at ${url} holds no RSA signing keys`);
+      throw new GatehouseError(
+        'GH_AUTH_KEYS_UNAVAILABLE',
+        `the JWKS at ${url} holds no RSA signing keys; retry shortly`,
+      );
     entry.keys = keys;
     entry.fetchedAt = this.#now();
   }
