@@ -45,7 +45,12 @@ Every setting is an environment variable: see docs/configuration.md.`,
 
 function printBanner(config: GatehouseConfig, url: string) {
   const mcp = `${config.server.baseUrl === `http://${config.server.host}:${config.server.port}` ? url : config.server.baseUrl}/mcp`;
-  const lines = ['', 'Gatehouse is ready.', `  MCP endpoint   ${mcp}`, `  Health         ${url}/health   Readiness ${url}/ready`];
+  const lines = [
+    '',
+    'Gatehouse is ready.',
+    `  MCP endpoint   ${mcp}`,
+    `  Health         ${url}/health   Readiness ${url}/ready`,
+  ];
   if (config.auth.enabled) {
     const entra = config.auth.entra!;
     lines.push(

@@ -30,7 +30,7 @@ export interface AuditSink {
   emit(event: AuditEvent): void;
 }
 
-/** Keeps the most recent events in memory (bounded). */
+/** Keeps the most recent events in memory (at least `limit`, at most twice as many). */
 export class MemoryAuditSink implements AuditSink {
   readonly events: AuditEvent[] = [];
 
@@ -38,7 +38,8 @@ export class MemoryAuditSink implements AuditSink {
 
   emit(event: AuditEvent): void {
     this.events.push(event);
-    if (this.events.length > this.limit) this.events.splice(0, this.events.length - this.limit);
+    // Trim in chunks: removing one event per call would shift the whole array every time.
+    if (this.events.length >= this.limit * 2) this.events.splice(0, this.events.length - this.limit);
   }
 
   clear(): void {
