@@ -28,8 +28,10 @@ if [ ! -x /usr/bin/chromium ]; then
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
 fi
 
-log "building"
+log "building, type-checking and linting"
 npm run --silent build
+npm run --silent typecheck
+npx biome check . >/dev/null || { npx biome check . ; exit 1; }
 
 log "running the test suite"
 report="$(mktemp -t gatehouse-vitest-XXXXXX.json)"

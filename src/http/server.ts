@@ -122,10 +122,16 @@ export async function callerResolver(
     ...(fetchImpl ? { fetch: fetchImpl } : {}),
   });
   return (request) =>
-    authenticator.authenticate({
+    (request.params as { token?: string } | undefined)?.token === undefined
+      ? (authenticator.cached(request.headers.authorization) ?? authenticate(request))
+      : authenticate(request);
+
+  function authenticate(request: FastifyRequest) {
+    return authenticator.authenticate({
       authorization: request.headers.authorization,
       pathToken: (request.params as { token?: string } | undefined)?.token,
       requestId: request.id,
       ip: request.ip,
     });
+  }
 }

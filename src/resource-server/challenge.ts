@@ -32,5 +32,10 @@ export function wwwAuthenticate(error: GatehouseError, context: ChallengeContext
 
 /** RFC 7235 quoted-string content: no quotes, backslashes or control characters. */
 function quoted(text: string): string {
-  return text.replace(/["\\]/g, "'").replace(/[\u0000-\u001f\u007f]/g, ' ');
+  let out = '';
+  for (const char of text) {
+    const code = char.charCodeAt(0);
+    out += char === '"' || char === '\\' ? "'" : code < 0x20 || code === 0x7f ? ' ' : char;
+  }
+  return out;
 }
