@@ -17,7 +17,11 @@ const server = http.createServer((req, res) => {
     const message = JSON.parse(body);
     let sum = 0;
     for (const n of message.params.arguments.numbers) sum += n;
-    const payload = JSON.stringify({ jsonrpc: '2.0', id: message.id, result: { content: [{ type: 'text', text: String(sum) }], structuredContent: { sum } } });
+    const payload = JSON.stringify({
+      jsonrpc: '2.0',
+      id: message.id,
+      result: { content: [{ type: 'text', text: String(sum) }], structuredContent: { sum } },
+    });
     res.writeHead(200, { 'content-type': 'application/json' }).end(payload);
   });
 });

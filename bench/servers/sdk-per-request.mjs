@@ -9,7 +9,11 @@ function buildServer() {
   const server = new McpServer({ name: 'sdk-bench', version: '1.0.0' });
   server.registerTool(
     'calculate_sum',
-    { description: 'Adds numbers', inputSchema: { numbers: z.array(z.number()) }, outputSchema: { sum: z.number() } },
+    {
+      description: 'Adds numbers',
+      inputSchema: { numbers: z.array(z.number()) },
+      outputSchema: { sum: z.number() },
+    },
     async ({ numbers }) => {
       const sum = numbers.reduce((a, b) => a + b, 0);
       return { content: [{ type: 'text', text: String(sum) }], structuredContent: { sum } };
@@ -21,7 +25,10 @@ function buildServer() {
 const port = Number(process.env.PORT ?? 0);
 const httpServer = http.createServer(async (req, res) => {
   const server = buildServer();
-  const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
+  const transport = new StreamableHTTPServerTransport({
+    sessionIdGenerator: undefined,
+    enableJsonResponse: true,
+  });
   res.on('close', () => {
     transport.close();
     server.close();
