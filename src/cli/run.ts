@@ -1,4 +1,5 @@
 import { devEntraCommand } from './dev-entra.js';
+import { keysCommand } from './keys.js';
 import { migrateCommand } from './migrate.js';
 import { serveCommand } from './serve.js';
 
@@ -9,7 +10,7 @@ export interface Command {
   run(argv: string[]): Promise<number | undefined>;
 }
 
-const COMMANDS: readonly Command[] = [serveCommand, migrateCommand, devEntraCommand];
+const COMMANDS: readonly Command[] = [serveCommand, migrateCommand, keysCommand, devEntraCommand];
 
 const USAGE = `Usage: gatehouse [command] [--help]
 
@@ -47,7 +48,8 @@ export async function runCli(argv: string[]): Promise<number | undefined> {
     return 0;
   }
   const unknown = args.filter((arg) => arg !== '');
-  if (unknown.length > 0 && command.name !== 'dev-entra') {
+  // dev-entra and keys read their own arguments; the others take none.
+  if (unknown.length > 0 && command.name !== 'dev-entra' && command.name !== 'keys') {
     console.error(
       `gatehouse ${command.name} takes no arguments (got: ${unknown.join(' ')}); it is configured by environment variables.\n\n${command.help}`,
     );

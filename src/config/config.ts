@@ -27,6 +27,10 @@ export interface GatehouseConfig {
     readonly groupRoles: Readonly<Record<string, readonly string[]>>;
     readonly clockSkewSeconds: number;
     readonly tokenCacheTtlMs: number;
+    /** Set when Gatehouse acts as the authorization server (it can sign users in at Entra). */
+    readonly clientSecret: string | undefined;
+    readonly accessTokenTtlSeconds: number;
+    readonly refreshTokenTtlSeconds: number;
   };
   readonly mcp: {
     readonly sessionMode: 'stateful' | 'stateless';
@@ -41,6 +45,15 @@ export interface GatehouseConfig {
     readonly sqliteFile: string;
     readonly redisUrl: string | undefined;
     readonly redisKeyPrefix: string;
+  };
+  /** Master secrets for encryption at rest (DESIGN §4); src/tokens/master-secret.ts picks one. */
+  readonly secrets: {
+    /** MCP_AZURE_JWT_SIGNING_KEY. */
+    readonly jwtSigningKey: string | undefined;
+    /** GATEHOUSE_ENCRYPTION_KEY; wins over jwtSigningKey when set. */
+    readonly encryptionKey: string | undefined;
+    /** GATEHOUSE_DATA_DIR, absolute: where development mode keeps a generated secret when neither is set. */
+    readonly dataDir: string;
   };
   readonly log: {
     readonly level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';

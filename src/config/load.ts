@@ -66,12 +66,17 @@ export function loadConfig(options: LoadOptions = {}): GatehouseConfig {
   const issuerTemplate = read('MCP_AZURE_TOKEN_ISSUER');
   const allowedTenants = read('MCP_AZURE_ALLOWED_TENANTS');
   const allowedClientApps = read('MCP_AZURE_ALLOWED_CLIENT_APPS');
+  const clientSecret = read('MCP_AZURE_CLIENT_SECRET');
+  const accessTokenTtl = read('GATEHOUSE_ACCESS_TOKEN_TTL') ?? 900;
+  const refreshTokenTtl = read('GATEHOUSE_REFRESH_TOKEN_TTL') ?? 30 * 24 * 3600;
   const clockSkew = read('MCP_AZURE_CLOCK_SKEW') ?? 300;
   const tokenCacheTtl = read('MCP_AZURE_TOKEN_CACHE_TTL') ?? 300;
   const groupRoles = read('MCP_AZURE_GROUP_ROLES') ?? {};
   const scopeRenames = read('MCP_AZURE_SCOPES') ?? {};
   const serverToken = read('MCP_SERVER_TOKEN');
   const serverTokenRoles = read('MCP_SERVER_TOKEN_ROLES') ?? ['user'];
+  const jwtSigningKey = read('MCP_AZURE_JWT_SIGNING_KEY');
+  const encryptionKey = read('GATEHOUSE_ENCRYPTION_KEY');
   const ssoAutoAssign = read('GATEHOUSE_SSO_AUTO_ASSIGN') ?? true;
   const defaultOrg = read('GATEHOUSE_DEFAULT_ORG') ?? 'default';
   const defaultTeam = read('GATEHOUSE_DEFAULT_TEAM') ?? 'default';
@@ -125,6 +130,17 @@ export function loadConfig(options: LoadOptions = {}): GatehouseConfig {
           `HOST is '${host}'. Set HOST=127.0.0.1 (or ::1, localhost).`,
       );
     }
+  }
+
+  if (
+    nodeEnv === 'production' &&
+    sources.MCP_AZURE_JWT_SIGNING_KEY === 'default' &&
+    sources.GATEHOUSE_ENCRYPTION_KEY === 'default'
+  ) {
+    problems.push(
+      'MCP_AZURE_JWT_SIGNING_KEY is not set: with NODE_ENV=production Gatehouse needs it to encrypt its signing keys and stored tokens. ' +
+        'Make one with `openssl rand -base64 48`, keep it in your secret store, and give every instance the same value.',
+    );
   }
 
   if (databaseSchema !== undefined && databaseUrl === undefined) {
@@ -186,6 +202,9 @@ export function loadConfig(options: LoadOptions = {}): GatehouseConfig {
       groupRoles,
       clockSkewSeconds: clockSkew,
       tokenCacheTtlMs: tokenCacheTtl * 1000,
+      clientSecret,
+      accessTokenTtlSeconds: accessTokenTtl,
+      refreshTokenTtlSeconds: refreshTokenTtl,
     },
     mcp: { sessionMode, sessionTtlMs: sessionTtl * 1000, responseMode, allowedOrigins },
     storage: {
@@ -195,6 +214,7 @@ export function loadConfig(options: LoadOptions = {}): GatehouseConfig {
       redisUrl,
       redisKeyPrefix,
     },
+    secrets: { jwtSigningKey, encryptionKey, dataDir: path.resolve(cwd, dataDir) },
     log: { level: logLevel, format: logFormat },
     toolPolicies: file.tools,
     sources,

@@ -179,6 +179,15 @@ function secretValue(raw: string): Parsed<string> {
       );
 }
 
+function masterSecretValue(raw: string): Parsed<string> {
+  const value = raw.trim();
+  return value.length >= 32
+    ? ok(value)
+    : problem(
+        'it is shorter than 32 characters: make one with `openssl rand -base64 48` and keep it (stored keys and tokens are encrypted under it)',
+      );
+}
+
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 export const VARIABLES = {
@@ -221,6 +230,27 @@ export const VARIABLES = {
     aliases: ['AZURE_CLIENT_ID'],
     description: 'Application (client) ID of the Gatehouse API app registration; v2 tokens carry it as aud.',
     parse: guidValue,
+  },
+  MCP_AZURE_CLIENT_SECRET: {
+    name: 'MCP_AZURE_CLIENT_SECRET',
+    aliases: ['AZURE_CLIENT_SECRET'],
+    description:
+      "Client secret of the Gatehouse API app (the secret's Value, not its ID). With it Gatehouse is the authorization server MCP clients sign in through, federating the sign-in to Entra ID.",
+    parse: stringValue,
+  },
+  GATEHOUSE_ACCESS_TOKEN_TTL: {
+    name: 'GATEHOUSE_ACCESS_TOKEN_TTL',
+    description:
+      'Lifetime in seconds of the access tokens Gatehouse issues to MCP clients (they refresh silently).',
+    defaultText: '900',
+    parse: integerValue(60, 24 * 3600, ' seconds'),
+  },
+  GATEHOUSE_REFRESH_TOKEN_TTL: {
+    name: 'GATEHOUSE_REFRESH_TOKEN_TTL',
+    description:
+      'Lifetime in seconds of refresh tokens (rotated on every use) and of the grants behind them.',
+    defaultText: '2592000',
+    parse: integerValue(3600, 365 * 24 * 3600, ' seconds'),
   },
   MCP_AZURE_IDENTIFIER_URI: {
     name: 'MCP_AZURE_IDENTIFIER_URI',
@@ -300,6 +330,18 @@ export const VARIABLES = {
     description: 'Roles of the service identity that MCP_SERVER_TOKEN callers act as (comma-separated).',
     defaultText: 'user',
     parse: listValue(stringValue, 'user,admin'),
+  },
+  MCP_AZURE_JWT_SIGNING_KEY: {
+    name: 'MCP_AZURE_JWT_SIGNING_KEY',
+    description:
+      "Master secret (at least 32 characters, e.g. from `openssl rand -base64 48`) that Gatehouse's signing keys and the Entra tokens it keeps are encrypted under (AES-256-GCM, key derived by HKDF-SHA256). Required with NODE_ENV=production; in development a generated one is kept in GATEHOUSE_DATA_DIR/signing-key.secret. Changing it makes stored keys unreadable.",
+    parse: masterSecretValue,
+  },
+  GATEHOUSE_ENCRYPTION_KEY: {
+    name: 'GATEHOUSE_ENCRYPTION_KEY',
+    description:
+      'When set, used instead of MCP_AZURE_JWT_SIGNING_KEY as the master secret for secrets at rest (same rule: at least 32 characters).',
+    parse: masterSecretValue,
   },
   GATEHOUSE_SSO_AUTO_ASSIGN: {
     name: 'GATEHOUSE_SSO_AUTO_ASSIGN',
@@ -387,7 +429,8 @@ export const VARIABLES = {
   },
   GATEHOUSE_DATA_DIR: {
     name: 'GATEHOUSE_DATA_DIR',
-    description: 'Folder for the SQLite database (gatehouse.db) when DATABASE_URL is not set.',
+    description:
+      'Folder for the SQLite database (gatehouse.db) when DATABASE_URL is not set, and for the development secret (signing-key.secret) when MCP_AZURE_JWT_SIGNING_KEY is not set.',
     defaultText: './data',
     parse: stringValue,
   },

@@ -22,6 +22,11 @@ export const ERROR_CATALOGUE = {
     summary:
       'A storage call got an argument outside the contract (for example a TTL that is not a positive integer).',
   },
+  GH_SECRET_UNREADABLE: {
+    status: 500,
+    summary:
+      'A secret stored encrypted could not be decrypted: the encryption key (MCP_AZURE_JWT_SIGNING_KEY or GATEHOUSE_ENCRYPTION_KEY) is not the one it was written with, or the stored value was altered.',
+  },
   GH_HTTP_BODY_TOO_LARGE: {
     status: 413,
     rpc: -32600,
@@ -132,6 +137,24 @@ export const ERROR_CATALOGUE = {
     status: 200,
     rpc: -32003,
     summary: 'The tool needs a role the caller does not have; the message names it.',
+  },
+  GH_ENTRA_UNAVAILABLE: {
+    status: 502,
+    summary: "Entra ID's discovery or token endpoint could not be reached.",
+  },
+  GH_ENTRA_SIGN_IN_FAILED: {
+    status: 400,
+    summary: 'Entra ID refused or failed the sign-in; the message carries its AADSTS error.',
+  },
+  GH_CONSENT_INVALID: {
+    status: 400,
+    summary:
+      'The consent form was not valid: missing or wrong CSRF token, another interaction, or an expired page.',
+  },
+  GH_SIGN_IN_STATE_INVALID: {
+    status: 400,
+    summary:
+      'The sign-in callback has an unknown, used or expired state, or arrived in another browser than the one that started it.',
   },
   GH_TOOL_UNKNOWN: {
     status: 200,

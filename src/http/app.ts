@@ -8,6 +8,7 @@ import Fastify, {
   LogController,
 } from 'fastify';
 import type { Logger } from 'pino';
+import { type AuthServerOptions, registerAuthServer } from '../auth-server/index.js';
 import type { GatehouseConfig } from '../config/index.js';
 import { GatehouseError, isGatehouseError } from '../errors/index.js';
 import type { Caller } from '../identity/caller.js';
@@ -38,6 +39,11 @@ export interface AppOptions {
   toolPolicies?: Readonly<Record<string, ToolPolicy>>;
   /** Tools served besides the built-in ones. */
   extraTools?: readonly ToolDefinition[];
+  /** When set, Gatehouse is also the OAuth authorization server MCP clients sign in through. */
+  authServer?: Pick<
+    AuthServerOptions,
+    'signingKeys' | 'entraTokens' | 'masterSecret' | 'fetch' | 'onGrantRevoked'
+  >;
 }
 
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
@@ -122,6 +128,14 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       authentication: config.auth.enabled ? 'entra' : 'development (off)',
     }));
   });
+  if (options.authServer !== undefined) {
+    await app.register(registerAuthServer, {
+      config,
+      durable: stores.durable,
+      ephemeral: stores.ephemeral,
+      ...options.authServer,
+    });
+  }
   await app.register(mcpEndpoint, {
     dispatcher,
     access,

@@ -8,7 +8,10 @@ import { type AuditSink, MemoryAuditSink } from '../ops/audit.js';
 import { readVersion } from '../ops/build-info.js';
 import type { ToolPolicy } from '../policy/tool-policy.js';
 import { Authenticator } from '../resource-server/authenticator.js';
-import { generateSigningKey, type Keyring, keyringOf } from '../tokens/keyring.js';
+import { openKeyring } from '../tokens/key-store.js';
+import type { Keyring } from '../tokens/keyring.js';
+import { resolveMasterSecret } from '../tokens/master-secret.js';
+import { createSecretBox } from '../tokens/secret-box.js';
 import { buildApp } from './app.js';
 import { createLogger } from './logger.js';
 import { openStores, type Stores } from './storage-selection.js';
@@ -30,7 +33,7 @@ export interface StartOptions {
   extraTools?: readonly ToolDefinition[];
   toolPolicies?: Readonly<Record<string, ToolPolicy>>;
   audit?: AuditSink;
-  /** Gatehouse's signing keys; generated in memory when not given. */
+  /** Gatehouse's signing keys; read from storage (the first start creates one) when not given. */
   keyring?: Keyring;
   /** Used to reach Entra (discovery, JWKS). */
   fetch?: typeof fetch;
@@ -46,6 +49,7 @@ export async function startGatehouse(
   const logger = options.logger ?? createLogger(config);
   const progress = options.onProgress ?? (() => {});
   const stores = openStores(config);
+  let closeKeyring = () => {};
   try {
     progress(
       `Storage: ${stores.durable.backend}${stores.ephemeral.backend !== stores.durable.backend ? ` + ${stores.ephemeral.backend} for short-lived state` : ''}`,
@@ -60,8 +64,37 @@ export async function startGatehouse(
     );
 
     const audit = options.audit ?? new MemoryAuditSink();
-    const keyring = options.keyring ?? keyringOf([await generateSigningKey()]);
-    const resolveCaller = await callerResolver(config, stores, audit, keyring, options.fetch);
+    const master = resolveMasterSecret(config, progress);
+    let keyring = options.keyring;
+    if (keyring === undefined) {
+      const stored = await openKeyring({
+        keys: stores.durable.signingKeys,
+        box: createSecretBox(master, 'gatehouse/signing-keys'),
+        onRefreshError: (error) => logger.warn({ err: error }, 'signing keys could not be re-read'),
+      });
+      closeKeyring = stored.close;
+      keyring = stored;
+    }
+    progress(`Signing keys: ${keyring.current().kid} signs; ${keyring.jwks().keys.length} published`);
+    const { resolveCaller, grantRevoked } = await callerResolver(
+      config,
+      stores,
+      audit,
+      keyring,
+      options.fetch,
+    );
+    const authServer =
+      config.auth.enabled && config.auth.clientSecret !== undefined
+        ? {
+            signingKeys: [keyring.current()],
+            entraTokens: createSecretBox(master, 'gatehouse/entra-tokens'),
+            masterSecret: master.value,
+            onGrantRevoked: grantRevoked,
+            ...(options.fetch ? { fetch: options.fetch } : {}),
+          }
+        : undefined;
+    if (authServer)
+      progress(`Authorization server: ${config.server.baseUrl} (sign-in federated to Entra ID)`);
     progress(
       config.auth.enabled
         ? `Authentication: Entra ID tenant ${config.auth.entra?.tenant}`
@@ -74,8 +107,14 @@ export async function startGatehouse(
       audit,
       version: readVersion(),
       resolveCaller,
+      ...(authServer ? { authServer } : {}),
       toolPolicies: { ...config.toolPolicies, ...options.toolPolicies },
       ...(options.extraTools ? { extraTools: options.extraTools } : {}),
+    });
+    let inFlight = 0;
+    app.server.on('request', (_request, response) => {
+      inFlight++;
+      response.once('close', () => inFlight--);
     });
     const address = await app.listen({ host: config.server.host, port: config.server.port });
     const port = (app.server.address() as { port: number }).port;
@@ -90,13 +129,23 @@ export async function startGatehouse(
       url,
       close() {
         closing ??= (async () => {
-          await app.close();
+          // Stop accepting, let the requests in flight finish (up to the shutdown timeout), then close
+          // every connection left: keep-alive connections would otherwise hold the close open until
+          // their keep-alive timeout, and some (behind hijacked replies) are never seen as idle.
+          const closed = app.close();
+          const deadline = Date.now() + config.server.shutdownTimeoutMs;
+          while (inFlight > 0 && Date.now() < deadline)
+            await new Promise((resolve) => setTimeout(resolve, 20));
+          app.server.closeAllConnections();
+          await closed;
+          closeKeyring();
           await stores.close();
         })();
         return closing;
       },
     };
   } catch (error) {
+    closeKeyring();
     await stores.close();
     throw error;
   }
@@ -109,10 +158,13 @@ export async function callerResolver(
   audit: AuditSink,
   keyring: Keyring,
   fetchImpl?: typeof fetch,
-): Promise<(request: FastifyRequest) => Caller | Promise<Caller>> {
+): Promise<{
+  resolveCaller: (request: FastifyRequest) => Caller | Promise<Caller>;
+  grantRevoked: (grantId: string) => void;
+}> {
   if (!config.auth.enabled) {
     const caller = await developmentCaller(stores.durable.users);
-    return () => caller;
+    return { resolveCaller: () => caller, grantRevoked: () => {} };
   }
   const authenticator = new Authenticator({
     config,
@@ -121,10 +173,13 @@ export async function callerResolver(
     keyring,
     ...(fetchImpl ? { fetch: fetchImpl } : {}),
   });
-  return (request) =>
-    (request.params as { token?: string } | undefined)?.token === undefined
-      ? (authenticator.cached(request.headers.authorization) ?? authenticate(request))
-      : authenticate(request);
+  return {
+    resolveCaller: (request) =>
+      (request.params as { token?: string } | undefined)?.token === undefined
+        ? (authenticator.cached(request.headers.authorization) ?? authenticate(request))
+        : authenticate(request),
+    grantRevoked: (grantId) => authenticator.grantRevoked(grantId),
+  };
 
   function authenticate(request: FastifyRequest) {
     return authenticator.authenticate({

@@ -68,7 +68,10 @@ export async function mcpEndpoint(app: FastifyInstance, options: McpEndpointOpti
     transport.check(request.headers);
   });
   app.addHook('preClose', async () => {
-    for (const streams of listeners.values()) for (const stream of streams) stream.end();
+    // A listening stream never ends on its own: end it and close its connection, which would
+    // otherwise linger in keep-alive after the server stopped closing idle connections.
+    for (const streams of listeners.values())
+      for (const stream of streams) stream.end({ closeConnection: true });
   });
 
   for (const url of [...MCP_PATHS, PATH_TOKEN_ROUTE]) {
@@ -242,7 +245,7 @@ export async function mcpEndpoint(app: FastifyInstance, options: McpEndpointOpti
         'GET opens a listening stream for a session: send the Mcp-Session-Id from initialize. Without a session, use POST.',
       );
     }
-    const stream = new SseStream();
+    const stream = new SseStream(request.raw.socket);
     const streams = listeners.get(session.id) ?? new Set<SseStream>();
     listeners.set(session.id, streams);
     streams.add(stream);

@@ -1,3 +1,4 @@
+import type { Socket } from 'node:net';
 import { PassThrough } from 'node:stream';
 
 /** One Server-Sent Events stream (the body of an MCP response or of a GET listening stream). */
@@ -5,7 +6,8 @@ export class SseStream {
   readonly body = new PassThrough();
   #open = true;
 
-  constructor() {
+  /** socket: the connection of a long-lived listening stream, closed with it at shutdown. */
+  constructor(private readonly socket?: Socket) {
     this.body.on('close', () => {
       this.#open = false;
     });
@@ -24,10 +26,15 @@ export class SseStream {
     if (this.#open) this.body.write(`: ${text}\n\n`);
   }
 
-  end(): void {
+  end(options: { closeConnection?: boolean } = {}): void {
     if (this.#open) {
       this.#open = false;
       this.body.end();
+    }
+    if (options.closeConnection && this.socket !== undefined) {
+      const socket = this.socket;
+      this.body.once('end', () => setImmediate(() => socket.destroy()));
+      setTimeout(() => socket.destroy(), 1000).unref();
     }
   }
 }

@@ -32,6 +32,8 @@ export interface RequestFacts {
   ip: string;
 }
 
+/** How long a verified Gatehouse token is trusted before its grant is looked up again. */
+const GRANT_RECHECK_MS = 30_000;
 const B64TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/;
 
 /**
@@ -78,6 +80,11 @@ export class Authenticator {
     return this.#cache.get(VerifiedTokenCache.keyOf(authorization.slice(7).trim()));
   }
 
+  /** A grant was revoked here: its tokens stop working at once on this instance. */
+  grantRevoked(grantId: string): void {
+    this.#cache.evictGrant(grantId);
+  }
+
   async authenticate(facts: RequestFacts): Promise<Caller> {
     try {
       if (facts.pathToken !== undefined) return await this.#pathTokenCaller(facts.pathToken);
@@ -116,8 +123,22 @@ export class Authenticator {
     if (!B64TOKEN.test(token)) throw new GatehouseError('GH_AUTH_INVALID_TOKEN', malformed);
 
     const identity = await this.#verify(token);
+    if (identity.kind === 'gatehouse' && identity.grantId !== undefined) {
+      const grant = await this.options.durable.oauthModels.find('Grant', identity.grantId);
+      if (grant === undefined)
+        throw new GatehouseError(
+          'GH_AUTH_INVALID_TOKEN',
+          'token was revoked: its authorization grant has ended; sign in again',
+        );
+    }
     const caller = await this.#callerFor(identity);
-    this.#cache.set(key, caller, identity.expiresAt);
+    // Gatehouse's own tokens are re-checked against their grant every so often, so that a revocation
+    // on another instance takes effect within GRANT_RECHECK_MS; this instance evicts at once.
+    this.#cache.set(key, caller, identity.expiresAt, {
+      ...(identity.kind === 'gatehouse'
+        ? { maxTtlMs: GRANT_RECHECK_MS, ...(identity.grantId ? { grantId: identity.grantId } : {}) }
+        : {}),
+    });
     return caller;
   }
 
@@ -163,8 +184,9 @@ export class Authenticator {
     const user = await durable.users.upsert({
       tenantId: identity.tenantId,
       objectId: identity.objectId,
-      displayName: identity.name,
-      preferredUsername: identity.preferredUsername,
+      // A token without display claims (Gatehouse's own carry none) must not erase what sign-in stored.
+      displayName: identity.name ?? undefined,
+      preferredUsername: identity.preferredUsername ?? undefined,
     });
     const isPerson = identity.kind !== 'entra-app';
     if (isPerson && config.auth.ssoAutoAssign) {

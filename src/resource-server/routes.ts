@@ -10,13 +10,30 @@ export const RESOURCE_METADATA_PATH = '/.well-known/oauth-protected-resource';
 export function challengeContext(config: GatehouseConfig): ChallengeContext | undefined {
   const entra = config.auth.entra;
   if (!config.auth.enabled || entra === undefined) return undefined;
-  const advertise = (scope: string) => `${entra.identifierUri}/${scope}`;
+  const advertise = scopeAdvertiser(config);
   const names = config.auth.scopeNames;
   return {
     resourceMetadataUrl: `${config.server.baseUrl}${RESOURCE_METADATA_PATH}/mcp`,
     defaultScopes: [names.discover, names.toolsExecute].map(advertise),
     advertise,
   };
+}
+
+/**
+ * How scopes are named toward the authorization server MCP clients use: Gatehouse's own (bare
+ * names) when it is the authorization server, otherwise Entra (names under the identifier URI).
+ */
+export function scopeAdvertiser(config: GatehouseConfig): (scope: string) => string {
+  const entra = config.auth.entra;
+  if (config.auth.clientSecret !== undefined || entra === undefined) return (scope) => scope;
+  return (scope) => `${entra.identifierUri}/${scope}`;
+}
+
+/** The authorization server MCP clients are sent to. */
+export function authorizationServer(config: GatehouseConfig): string {
+  const entra = config.auth.entra;
+  if (config.auth.clientSecret !== undefined || entra === undefined) return config.server.baseUrl;
+  return `${entra.authorityHost}/${entra.tenant}/v2.0`;
 }
 
 /** Sets WWW-Authenticate (and Retry-After when keys are unavailable) for an authentication failure. */
@@ -43,9 +60,9 @@ export async function resourceServerRoutes(
     const names = config.auth.scopeNames;
     const document = {
       resource: `${config.server.baseUrl}/mcp`,
-      authorization_servers: [`${entra.authorityHost}/${entra.tenant}/v2.0`],
+      authorization_servers: [authorizationServer(config)],
       scopes_supported: [names.discover, names.toolsRead, names.toolsExecute, names.chat].map(
-        (scope) => `${entra.identifierUri}/${scope}`,
+        scopeAdvertiser(config),
       ),
       bearer_methods_supported: ['header'],
       resource_name: 'Gatehouse',

@@ -88,6 +88,96 @@ export interface MembershipRepository {
   addIfNone(input: MembershipInput): Promise<boolean>;
 }
 
+/**
+ * One of Gatehouse's own token-signing keys. The private key is stored only encrypted (by the
+ * secret box in src/tokens/); storage never sees it in the clear.
+ */
+export interface SigningKeyRecord {
+  /** The JWK `kid`; unique. */
+  kid: string;
+  /** The JWS algorithm, e.g. 'RS256'. */
+  alg: string;
+  /** The public key as a JWK, as published at the JWKS endpoint. */
+  publicJwk: Record<string, unknown>;
+  /** The private JWK, encrypted (`v1.…`); opaque to storage. */
+  encryptedPrivateJwk: string;
+  createdAt: Date;
+  /** From this time the key may sign (the newest such key does). */
+  activatedAt: Date;
+  /** After this time the key neither signs nor verifies; null while it has no end. */
+  retireAfter: Date | null;
+}
+
+export interface SigningKeyInput {
+  kid: string;
+  alg: string;
+  publicJwk: Record<string, unknown>;
+  encryptedPrivateJwk: string;
+  activatedAt: Date;
+}
+
+export interface SigningKeyRepository {
+  /** Every stored key, retired ones included, oldest activation first (then oldest createdAt, then kid). */
+  list(): Promise<SigningKeyRecord[]>;
+  /** Stores a new key (retireAfter null). A kid already stored is rejected with GH_STORAGE_INVALID_ARGUMENT. */
+  insert(input: SigningKeyInput): Promise<SigningKeyRecord>;
+  /**
+   * Stores the key only when no stored key is live at input.activatedAt (none has a null
+   * retireAfter or one later than that): the first start. Atomic: of concurrent calls, from any
+   * instance, at most one stores. True when stored.
+   */
+  insertIfNoneLive(input: SigningKeyInput): Promise<boolean>;
+  /**
+   * Ends the key's life at `at`, unless it already ends earlier (a retirement is never postponed).
+   * The key as now stored, or undefined when no key has that kid.
+   */
+  retire(kid: string, at: Date): Promise<SigningKeyRecord | undefined>;
+}
+
+/** What oidc-provider keeps about one instance of a model (a token, code, session, grant, client…). */
+export type OAuthModelPayload = Record<string, unknown>;
+
+export interface OAuthModelRecord {
+  /**
+   * The id to pass back to upsert, consume or destroy: the id given to `find`; for a row found by
+   * uid or user code, its stored id, which for a credential model (CREDENTIAL_MODELS in
+   * src/storage/oauth-credential-models.ts) is a `sha256:` reference, never the credential.
+   */
+  id: string;
+  /** The payload as upserted. For a credential model `jti` is set to `id` (it is not stored). */
+  payload: OAuthModelPayload;
+  /** When `consume` first marked the row; null while it has not. */
+  consumedAt: Date | null;
+  /** When the row stops existing; null for never. */
+  expiresAt: Date | null;
+}
+
+/**
+ * oidc-provider's persistence (its adapter contract), one row per (model, id). A credential
+ * model's row is kept under a SHA-256 of its id and without the raw id anywhere in it. An
+ * expired row behaves exactly like an absent one.
+ */
+export interface OAuthModelRepository {
+  /**
+   * Stores the payload, replacing any previous row (its consumption included), and records its
+   * `grantId`, `uid` and `userCode` for the lookups below. `expiresInSeconds` undefined: never
+   * expires. A credential model's payload.jti, when present, must equal `id`.
+   */
+  upsert(model: string, id: string, payload: OAuthModelPayload, expiresInSeconds?: number): Promise<void>;
+  find(model: string, id: string): Promise<OAuthModelRecord | undefined>;
+  findByUid(model: string, uid: string): Promise<OAuthModelRecord | undefined>;
+  findByUserCode(model: string, userCode: string): Promise<OAuthModelRecord | undefined>;
+  /**
+   * Marks a live row consumed (now). Atomic: of concurrent calls, exactly one returns true; a
+   * later call returns false and keeps the first time. False for an absent row.
+   */
+  consume(model: string, id: string): Promise<boolean>;
+  /** True when a live row was deleted. */
+  destroy(model: string, id: string): Promise<boolean>;
+  /** Deletes every row, of any model, whose payload named this grantId; the number of live rows deleted. */
+  revokeByGrantId(grantId: string): Promise<number>;
+}
+
 export interface MigrationReport {
   /** Names of the migrations applied by this call, in order (empty when already up to date). */
   applied: string[];
@@ -104,6 +194,8 @@ export interface DurableStore {
   readonly users: UserRepository;
   readonly notes: NoteRepository;
   readonly memberships: MembershipRepository;
+  readonly signingKeys: SigningKeyRepository;
+  readonly oauthModels: OAuthModelRepository;
   /** The short-lived keyed state kept in this database (used when no Redis is configured). */
   readonly ephemeral: EphemeralStore;
   close(): Promise<void>;

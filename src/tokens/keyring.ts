@@ -13,6 +13,8 @@ export interface Keyring {
   current(): SigningKey;
   /** The public keys, as served at the JWKS endpoint. */
   jwks(): { keys: JWK[] };
+  /** Every published key with its private part, the current one first (for an issuer that signs with the first). */
+  published(): readonly SigningKey[];
   verificationKey: JWTVerifyGetKey;
 }
 
@@ -34,5 +36,10 @@ export async function generateSigningKey(): Promise<SigningKey> {
 export function keyringOf(keys: readonly SigningKey[]): Keyring {
   if (keys.length === 0) throw new Error('a keyring needs at least one key');
   const jwks = { keys: keys.map((key) => key.publicJwk) };
-  return { current: () => keys[0]!, jwks: () => jwks, verificationKey: createLocalJWKSet(jwks) };
+  return {
+    current: () => keys[0]!,
+    jwks: () => jwks,
+    published: () => keys,
+    verificationKey: createLocalJWKSet(jwks),
+  };
 }

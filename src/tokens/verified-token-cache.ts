@@ -2,6 +2,8 @@ import { hash } from 'node:crypto';
 
 interface Entry<T> {
   value: T;
+  /** The authorization grant the token belongs to, when known (for eviction on revocation). */
+  grantId: string | undefined;
   /** Epoch ms after which the entry is dead: the earlier of the token's exp and the cache TTL. */
   until: number;
 }
@@ -33,14 +35,27 @@ export class VerifiedTokenCache<T> {
     return entry.value;
   }
 
-  set(key: string, value: T, expiresAtSeconds: number): void {
-    const until = Math.min(expiresAtSeconds * 1000, this.now() + this.ttlMs);
+  set(
+    key: string,
+    value: T,
+    expiresAtSeconds: number,
+    options: { grantId?: string; maxTtlMs?: number } = {},
+  ): void {
+    const until = Math.min(
+      expiresAtSeconds * 1000,
+      this.now() + Math.min(this.ttlMs, options.maxTtlMs ?? Number.POSITIVE_INFINITY),
+    );
     if (until <= this.now()) return;
     if (this.#entries.size >= this.maxEntries && !this.#entries.has(key)) {
       const oldest = this.#entries.keys().next().value;
       if (oldest !== undefined) this.#entries.delete(oldest);
     }
-    this.#entries.set(key, { value, until });
+    this.#entries.set(key, { value, until, grantId: options.grantId });
+  }
+
+  /** Forgets every token of a grant (it was revoked). */
+  evictGrant(grantId: string): void {
+    for (const [key, entry] of this.#entries) if (entry.grantId === grantId) this.#entries.delete(key);
   }
 
   get size(): number {

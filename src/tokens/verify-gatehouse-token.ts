@@ -20,6 +20,8 @@ export interface GatehouseIdentity {
   name: string | null;
   preferredUsername: string | null;
   expiresAt: number;
+  /** The authorization grant behind the token. */
+  grantId: string | undefined;
 }
 
 /** Verifies an access token Gatehouse issued (RFC 9068 JWT, typ at+jwt, aud = the MCP resource). */
@@ -68,5 +70,6 @@ export async function verifyGatehouseToken(
     name: typeof claims.name === 'string' ? claims.name : null,
     preferredUsername: typeof claims.preferred_username === 'string' ? claims.preferred_username : null,
     expiresAt: Number(claims.exp),
+    grantId: typeof claims.gh_grant === 'string' ? claims.gh_grant : undefined,
   };
 }

@@ -7,7 +7,12 @@ import { randomUUID } from 'node:crypto';
 import { type Migration, sql } from 'kysely';
 import { afterAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { isGatehouseError, StorageUnavailableError } from '../../src/errors/index.js';
-import type { DurableStore, EphemeralStore, MembershipInput } from '../../src/storage/contract.js';
+import type {
+  DurableStore,
+  EphemeralStore,
+  MembershipInput,
+  SigningKeyInput,
+} from '../../src/storage/contract.js';
 import { MIGRATIONS } from '../../src/storage/sql/migrations.js';
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -478,6 +483,338 @@ export function describeDurableContract(name: string, target: DurableTarget): vo
         await expectInvalidArgument(store.memberships.addIfNone(orphan));
         expect(await store.memberships.listForUser(orphan.userId)).toEqual([]);
       });
+
+      describe('oauthModels', () => {
+        const id = () => randomUUID();
+        const remainingMs = (record: { expiresAt: Date | null } | undefined) =>
+          record?.expiresAt === null || record === undefined
+            ? undefined
+            : record.expiresAt.getTime() - Date.now();
+
+        it('finds what was upserted, by model and id, with its expiry', async () => {
+          const sessionId = id();
+          const payload = { jti: sessionId, uid: id(), accountId: 'ünïcødé ✓', nested: { a: [1, 2] } };
+          await store.oauthModels.upsert('Session', sessionId, payload, 3600);
+          const found = await store.oauthModels.find('Session', sessionId);
+          expect(found).toMatchObject({ id: sessionId, payload, consumedAt: null });
+          expect(remainingMs(found)).toBeGreaterThan(3_590_000);
+          expect(remainingMs(found)).toBeLessThanOrEqual(3_600_000);
+          expect(await store.oauthModels.find('Interaction', sessionId)).toBeUndefined();
+          expect(await store.oauthModels.find('Session', id())).toBeUndefined();
+          expect(await store.oauthModels.find('Session', '')).toBeUndefined();
+
+          // No expiresIn: the row never expires (a registered client, for one).
+          const clientId = id();
+          await store.oauthModels.upsert('Client', clientId, { client_id: clientId, client_secret: 's' });
+          expect(await store.oauthModels.find('Client', clientId)).toEqual({
+            id: clientId,
+            payload: { client_id: clientId, client_secret: 's' },
+            consumedAt: null,
+            expiresAt: null,
+          });
+        });
+
+        it('upsert replaces the payload, the lookups, the expiry and the consumption', async () => {
+          const codeId = id();
+          const [oldUid, newUid] = [id(), id()];
+          await store.oauthModels.upsert('Interaction', codeId, { uid: oldUid, grantId: 'g-old', n: 1 }, 60);
+          await store.oauthModels.consume('Interaction', codeId);
+          await store.oauthModels.upsert('Interaction', codeId, { uid: newUid, n: 2 });
+          expect(await store.oauthModels.find('Interaction', codeId)).toEqual({
+            id: codeId,
+            payload: { uid: newUid, n: 2 },
+            consumedAt: null,
+            expiresAt: null,
+          });
+          expect(await store.oauthModels.findByUid('Interaction', oldUid)).toBeUndefined();
+          expect(await store.oauthModels.findByUid('Interaction', newUid)).toMatchObject({ id: codeId });
+          expect(await store.oauthModels.revokeByGrantId('g-old')).toBe(0);
+        });
+
+        it('finds by uid and by user code within the model only', async () => {
+          const [sessionId, uid, userCode] = [id(), id(), `UC-${id()}`];
+          await store.oauthModels.upsert('Session', sessionId, { jti: sessionId, uid }, 60);
+          expect(await store.oauthModels.findByUid('Session', uid)).toMatchObject({
+            id: sessionId,
+            payload: { jti: sessionId, uid },
+          });
+          expect(await store.oauthModels.findByUid('Interaction', uid)).toBeUndefined();
+          expect(await store.oauthModels.findByUid('Session', id())).toBeUndefined();
+
+          const interactionId = id();
+          await store.oauthModels.upsert('Interaction', interactionId, { userCode }, 60);
+          expect(await store.oauthModels.findByUserCode('Interaction', userCode)).toMatchObject({
+            id: interactionId,
+            payload: { userCode },
+          });
+          expect(await store.oauthModels.findByUserCode('Session', userCode)).toBeUndefined();
+          expect(await store.oauthModels.findByUserCode('Interaction', 'UC-unknown')).toBeUndefined();
+        });
+
+        it('keeps a credential only as a hash: its jti comes back only from the presented id', async () => {
+          const refreshToken = id();
+          const payload = { jti: refreshToken, grantId: id(), scope: 'openid' };
+          await store.oauthModels.upsert('RefreshToken', refreshToken, payload, 60);
+          expect(await store.oauthModels.find('RefreshToken', refreshToken)).toMatchObject({
+            id: refreshToken,
+            payload,
+          });
+
+          // Found without the credential (by user code), the row names itself by a reference to its hash.
+          const deviceCode = id();
+          const userCode = `UC-${id()}`;
+          await store.oauthModels.upsert('DeviceCode', deviceCode, { jti: deviceCode, userCode }, 60);
+          const byUserCode = await store.oauthModels.findByUserCode('DeviceCode', userCode);
+          expect(byUserCode?.id).toMatch(/^sha256:[A-Za-z0-9_-]{43}$/);
+          expect(JSON.stringify(byUserCode)).not.toContain(deviceCode);
+          expect(byUserCode?.payload.jti).toBe(byUserCode?.id);
+
+          // Written back under the reference, the same row changes; the credential still finds it.
+          const reference = byUserCode!.id;
+          await store.oauthModels.upsert(
+            'DeviceCode',
+            reference,
+            { jti: reference, userCode, accountId: 'a' },
+            60,
+          );
+          expect(await store.oauthModels.find('DeviceCode', deviceCode)).toMatchObject({
+            id: deviceCode,
+            payload: { jti: deviceCode, userCode, accountId: 'a' },
+          });
+          // A reference is no credential: it never finds a row.
+          expect(await store.oauthModels.find('DeviceCode', reference)).toBeUndefined();
+          expect(await store.oauthModels.consume('DeviceCode', reference)).toBe(true);
+          expect((await store.oauthModels.find('DeviceCode', deviceCode))?.consumedAt).toBeInstanceOf(Date);
+          expect(await store.oauthModels.destroy('DeviceCode', reference)).toBe(true);
+          expect(await store.oauthModels.find('DeviceCode', deviceCode)).toBeUndefined();
+
+          // A payload whose jti is another value would put that value in the row.
+          await expectInvalidArgument(
+            store.oauthModels.upsert('AuthorizationCode', id(), { jti: 'something-else' }, 60),
+          );
+        });
+
+        it('consume marks a live row once; a repeat keeps the first time', async () => {
+          const code = id();
+          await store.oauthModels.upsert('AuthorizationCode', code, { jti: code }, 60);
+          const before = Date.now();
+          expect(await store.oauthModels.consume('AuthorizationCode', code)).toBe(true);
+          const first = (await store.oauthModels.find('AuthorizationCode', code))?.consumedAt;
+          expect(first?.getTime()).toBeGreaterThanOrEqual(before);
+          expect(first?.getTime()).toBeLessThanOrEqual(Date.now());
+          await sleep(5);
+          expect(await store.oauthModels.consume('AuthorizationCode', code)).toBe(false);
+          expect((await store.oauthModels.find('AuthorizationCode', code))?.consumedAt).toEqual(first);
+          expect(await store.oauthModels.consume('AuthorizationCode', id())).toBe(false);
+        });
+
+        it('consume lets exactly one of 20 concurrent callers, across instances, mark the row', async () => {
+          const stores = [store, database.open(), database.open()];
+          const token = id();
+          await store.oauthModels.upsert('RefreshToken', token, { jti: token }, 60);
+          const results = await Promise.all(
+            Array.from({ length: 20 }, (_, i) =>
+              stores[i % stores.length]!.oauthModels.consume('RefreshToken', token),
+            ),
+          );
+          expect(results.filter(Boolean)).toHaveLength(1);
+        });
+
+        it('destroy reports whether a live row was deleted', async () => {
+          const grantId = id();
+          await store.oauthModels.upsert('Grant', grantId, { accountId: 'a', clientId: 'c' }, 60);
+          expect(await store.oauthModels.destroy('Grant', grantId)).toBe(true);
+          expect(await store.oauthModels.find('Grant', grantId)).toBeUndefined();
+          expect(await store.oauthModels.destroy('Grant', grantId)).toBe(false);
+        });
+
+        it('revokeByGrantId deletes every row of the grant, of any model, and nothing else', async () => {
+          const [grantId, otherGrant] = [id(), id()];
+          const rows = [
+            ['AuthorizationCode', id(), grantId],
+            ['AccessToken', id(), grantId],
+            ['RefreshToken', id(), grantId],
+            ['Interaction', id(), grantId],
+            ['RefreshToken', id(), otherGrant],
+          ] as const;
+          for (const [model, rowId, grant] of rows) {
+            const payload = model === 'Interaction' ? { grantId: grant } : { jti: rowId, grantId: grant };
+            await store.oauthModels.upsert(model, rowId, payload, 60);
+          }
+          const sessionId = id();
+          await store.oauthModels.upsert('Session', sessionId, { authorizations: { c: { grantId } } }, 60);
+
+          expect(await store.oauthModels.revokeByGrantId(grantId)).toBe(4);
+          for (const [model, rowId, grant] of rows) {
+            const found = await store.oauthModels.find(model, rowId);
+            if (grant === grantId) expect(found).toBeUndefined();
+            else expect(found).toBeDefined();
+          }
+          expect(await store.oauthModels.find('Session', sessionId)).toBeDefined();
+          expect(await store.oauthModels.revokeByGrantId(grantId)).toBe(0);
+        });
+
+        it('treats an expired row as absent in every operation', async () => {
+          const [token, uid, userCode, grantId] = [id(), id(), `UC-${id()}`, id()];
+          const payload = { jti: token, uid, userCode, grantId };
+          const expire = async () => {
+            await store.oauthModels.upsert('DeviceCode', token, payload, 0.05);
+            await sleep(120);
+          };
+          await expire();
+          expect(await store.oauthModels.findByUid('DeviceCode', uid)).toBeUndefined();
+          expect(await store.oauthModels.findByUserCode('DeviceCode', userCode)).toBeUndefined();
+          expect(await store.oauthModels.consume('DeviceCode', token)).toBe(false);
+          expect(await store.oauthModels.find('DeviceCode', token)).toBeUndefined();
+          await expire();
+          expect(await store.oauthModels.destroy('DeviceCode', token)).toBe(false);
+          await expire();
+          expect(await store.oauthModels.revokeByGrantId(grantId)).toBe(0);
+          // An upsert over an expired row brings it back as new.
+          await store.oauthModels.upsert('DeviceCode', token, payload, 60);
+          expect(await store.oauthModels.find('DeviceCode', token)).toMatchObject({
+            payload,
+            consumedAt: null,
+          });
+        });
+
+        it('rejects arguments outside the contract, storing nothing', async () => {
+          const rowId = id();
+          for (const expiresIn of [Number.NaN, Number.POSITIVE_INFINITY]) {
+            await expectInvalidArgument(store.oauthModels.upsert('Session', rowId, {}, expiresIn));
+          }
+          for (const payload of [null, 'text', [1]] as unknown as Record<string, unknown>[]) {
+            await expectInvalidArgument(store.oauthModels.upsert('Session', rowId, payload, 60));
+          }
+          await expectInvalidArgument(store.oauthModels.upsert('Session', '', {}, 60));
+          await expectInvalidArgument(store.oauthModels.upsert('', rowId, {}, 60));
+          await expectInvalidArgument(store.oauthModels.find('Session', undefined as unknown as string));
+          expect(await store.oauthModels.find('Session', rowId)).toBeUndefined();
+        });
+      });
+    });
+
+    describe('signingKeys', () => {
+      /** A migrated store on a database of its own: whether a key is live is a question about the whole table. */
+      async function freshStore() {
+        const database = await target.fresh();
+        const store = database.open();
+        await store.migrate();
+        return { database, store };
+      }
+      const keyInput = (activatedAt = new Date()): SigningKeyInput => {
+        const kid = randomUUID();
+        return {
+          kid,
+          alg: 'RS256',
+          publicJwk: { kty: 'RSA', n: 'x'.repeat(342), e: 'AQAB', kid, alg: 'RS256', use: 'sig' },
+          encryptedPrivateJwk: `v1.opaque.${'y'.repeat(2_000)}`,
+          activatedAt,
+        };
+      };
+
+      it('stores keys and lists them all, oldest activation first, every field as given', async () => {
+        const { database, store } = await freshStore();
+        try {
+          expect(await store.signingKeys.list()).toEqual([]);
+          const before = Date.now();
+          const later = keyInput(new Date(before + 60_000));
+          const earlier = keyInput(new Date(before - 60_000));
+          const storedLater = await store.signingKeys.insert(later);
+          const storedEarlier = await store.signingKeys.insert(earlier);
+          const { activatedAt: _, ...laterFields } = later;
+          expect(storedLater).toMatchObject({ ...laterFields, retireAfter: null });
+          expect(storedLater.activatedAt.getTime()).toBe(later.activatedAt.getTime());
+          expect(storedLater.createdAt.getTime()).toBeGreaterThanOrEqual(before);
+          expect(storedLater.createdAt.getTime()).toBeLessThanOrEqual(Date.now());
+          expect(await store.signingKeys.list()).toEqual([storedEarlier, storedLater]);
+          expect(await database.open().signingKeys.list()).toEqual([storedEarlier, storedLater]);
+        } finally {
+          await database.dispose();
+        }
+      });
+
+      it('rejects a kid already stored and a key outside the contract, storing nothing more', async () => {
+        const { database, store } = await freshStore();
+        try {
+          const valid = keyInput();
+          const stored = await store.signingKeys.insert(valid);
+          await expectInvalidArgument(store.signingKeys.insert({ ...keyInput(), kid: valid.kid }));
+          const invalid: unknown[] = [
+            { ...keyInput(), kid: '' },
+            { ...keyInput(), alg: undefined },
+            { ...keyInput(), publicJwk: 'not an object' },
+            { ...keyInput(), publicJwk: null },
+            { ...keyInput(), encryptedPrivateJwk: '' },
+            { ...keyInput(), activatedAt: new Date(Number.NaN) },
+            { ...keyInput(), activatedAt: Date.now() },
+            null,
+          ];
+          for (const input of invalid as SigningKeyInput[]) {
+            await expectInvalidArgument(store.signingKeys.insert(input));
+            await expectInvalidArgument(store.signingKeys.insertIfNoneLive(input));
+          }
+          await expectInvalidArgument(store.signingKeys.retire(valid.kid, new Date(Number.NaN)));
+          expect(await store.signingKeys.list()).toEqual([stored]);
+        } finally {
+          await database.dispose();
+        }
+      });
+
+      it('retire sets retireAfter, never postpones it, and finds nothing for an unknown kid', async () => {
+        const { database, store } = await freshStore();
+        try {
+          const key = await store.signingKeys.insert(keyInput());
+          const other = await store.signingKeys.insert(keyInput(new Date(Date.now() + 1_000)));
+          const soon = new Date(Date.now() + 60_000);
+          expect(await store.signingKeys.retire(key.kid, soon)).toEqual({ ...key, retireAfter: soon });
+          expect(await store.signingKeys.retire(key.kid, new Date(soon.getTime() + 60_000))).toEqual({
+            ...key,
+            retireAfter: soon,
+          });
+          const sooner = new Date(soon.getTime() - 30_000);
+          expect((await store.signingKeys.retire(key.kid, sooner))?.retireAfter).toEqual(sooner);
+          expect(await store.signingKeys.retire(randomUUID(), soon)).toBeUndefined();
+          expect(await store.signingKeys.list()).toEqual([{ ...key, retireAfter: sooner }, other]);
+        } finally {
+          await database.dispose();
+        }
+      });
+
+      it('insertIfNoneLive stores only while no key is live', async () => {
+        const { database, store } = await freshStore();
+        try {
+          const first = keyInput();
+          expect(await store.signingKeys.insertIfNoneLive(first)).toBe(true);
+          expect(await store.signingKeys.insertIfNoneLive(keyInput())).toBe(false);
+          // Retiring in the future keeps the key live; once its time is past, another may be stored.
+          await store.signingKeys.retire(first.kid, new Date(Date.now() + 60_000));
+          expect(await store.signingKeys.insertIfNoneLive(keyInput())).toBe(false);
+          await store.signingKeys.retire(first.kid, new Date(Date.now() - 1));
+          const second = keyInput();
+          expect(await store.signingKeys.insertIfNoneLive(second)).toBe(true);
+          expect((await store.signingKeys.list()).map((key) => key.kid)).toEqual([first.kid, second.kid]);
+        } finally {
+          await database.dispose();
+        }
+      });
+
+      it('insertIfNoneLive lets exactly one of 20 concurrent callers, across instances, store', async () => {
+        const { database, store } = await freshStore();
+        try {
+          const stores = [store, database.open(), database.open()];
+          const inputs = Array.from({ length: 20 }, () => keyInput());
+          const results = await Promise.all(
+            inputs.map((input, i) => stores[i % stores.length]!.signingKeys.insertIfNoneLive(input)),
+          );
+          expect(results.filter(Boolean)).toHaveLength(1);
+          expect((await store.signingKeys.list()).map((key) => key.kid)).toEqual([
+            inputs[results.indexOf(true)]!.kid,
+          ]);
+        } finally {
+          await database.dispose();
+        }
+      });
     });
 
     describe('an unreachable server', () => {
@@ -491,7 +828,9 @@ export function describeDurableContract(name: string, target: DurableTarget): vo
           await expectUnavailable(store.memberships.listForUser(membership.userId), target.unreachable);
           await expectUnavailable(store.memberships.add(membership), target.unreachable);
           await expectUnavailable(store.memberships.addIfNone(membership), target.unreachable);
+          await expectUnavailable(store.oauthModels.find('RefreshToken', 'any'), target.unreachable);
           await expectUnavailable(store.ephemeral.get('any'), target.unreachable);
+          await expectUnavailable(store.signingKeys.list(), target.unreachable);
         } finally {
           await store.close();
         }

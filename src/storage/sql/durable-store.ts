@@ -6,6 +6,8 @@ import { createMembershipRepository } from './membership-repository.js';
 import { migrateToLatest } from './migrate.js';
 import { MIGRATIONS } from './migrations.js';
 import { createNoteRepository } from './note-repository.js';
+import { createOAuthModelRepository } from './oauth-model-repository.js';
+import { createSigningKeyRepository } from './signing-key-repository.js';
 import { createUserRepository } from './user-repository.js';
 
 /** The DurableStore over any SQL backend. `migrations` is replaceable so tests can add a failing one. */
@@ -14,6 +16,7 @@ export function createSqlDurableStore(
   migrations: Readonly<Record<string, Migration>> = MIGRATIONS,
 ): DurableStore {
   const ephemeral = createKvEphemeralStore(backend);
+  const oauthModels = createOAuthModelRepository(backend);
   let closing: Promise<void> | undefined;
   return {
     backend: backend.kind,
@@ -22,9 +25,11 @@ export function createSqlDurableStore(
     users: createUserRepository(backend),
     notes: createNoteRepository(backend),
     memberships: createMembershipRepository(backend),
+    signingKeys: createSigningKeyRepository(backend),
+    oauthModels,
     ephemeral,
     close: () => {
-      closing ??= ephemeral.close().then(() => backend.db.destroy());
+      closing ??= Promise.all([ephemeral.close(), oauthModels.close()]).then(() => backend.db.destroy());
       return closing;
     },
   };

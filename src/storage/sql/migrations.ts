@@ -59,4 +59,57 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = Object.freeze({
         .execute();
     },
   },
+
+  '003_signing_keys': {
+    async up(db: Kysely<unknown>): Promise<void> {
+      await db.schema
+        .createTable('signing_keys')
+        .addColumn('kid', 'text', (col) => col.primaryKey())
+        .addColumn('alg', 'text', (col) => col.notNull())
+        .addColumn('public_jwk', 'text', (col) => col.notNull())
+        .addColumn('encrypted_private_jwk', 'text', (col) => col.notNull())
+        .addColumn('created_at', 'bigint', (col) => col.notNull())
+        .addColumn('activated_at', 'bigint', (col) => col.notNull())
+        .addColumn('retire_after', 'bigint')
+        .execute();
+    },
+  },
+
+  '004_oauth_models': {
+    async up(db: Kysely<unknown>): Promise<void> {
+      await db.schema
+        .createTable('oauth_models')
+        .addColumn('model', 'text', (col) => col.notNull())
+        // A credential model's id is stored as its SHA-256 (src/storage/oauth-credential-models.ts).
+        .addColumn('id', 'text', (col) => col.notNull())
+        .addColumn('payload', 'text', (col) => col.notNull())
+        .addColumn('grant_id', 'text')
+        .addColumn('uid', 'text')
+        .addColumn('user_code', 'text')
+        .addColumn('consumed_at', 'bigint')
+        .addColumn('expires_at', 'bigint')
+        .addPrimaryKeyConstraint('oauth_models_pkey', ['model', 'id'])
+        .execute();
+      await db.schema
+        .createIndex('oauth_models_grant_id_idx')
+        .on('oauth_models')
+        .column('grant_id')
+        .execute();
+      await db.schema
+        .createIndex('oauth_models_uid_idx')
+        .on('oauth_models')
+        .columns(['model', 'uid'])
+        .execute();
+      await db.schema
+        .createIndex('oauth_models_user_code_idx')
+        .on('oauth_models')
+        .columns(['model', 'user_code'])
+        .execute();
+      await db.schema
+        .createIndex('oauth_models_expires_at_idx')
+        .on('oauth_models')
+        .column('expires_at')
+        .execute();
+    },
+  },
 });

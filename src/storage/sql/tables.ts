@@ -40,6 +40,34 @@ export interface MembershipsTable {
  */
 export const NO_TEAM = '';
 
+export interface SigningKeysTable {
+  kid: string;
+  alg: string;
+  /** JSON text of the public JWK. */
+  public_jwk: string;
+  encrypted_private_jwk: string;
+  created_at: EpochMsColumn;
+  activated_at: EpochMsColumn;
+  retire_after: ColumnType<number | string | null, number | null, number | null>;
+}
+
+/** A column of epoch milliseconds that may be NULL (read back like EpochMsColumn). */
+type NullableEpochMsColumn = ColumnType<number | string | null, number | null, number | null>;
+
+export interface OAuthModelsTable {
+  model: string;
+  /** The id as given, or for a credential model its SHA-256 (src/storage/oauth-credential-models.ts). */
+  id: string;
+  /** JSON text of the payload; a credential model's without its `jti`. */
+  payload: string;
+  grant_id: string | null;
+  uid: string | null;
+  user_code: string | null;
+  consumed_at: NullableEpochMsColumn;
+  /** NULL: never expires. */
+  expires_at: NullableEpochMsColumn;
+}
+
 export interface KvTable {
   key: string;
   value: string;
@@ -50,6 +78,8 @@ export interface Tables {
   users: UsersTable;
   notes: NotesTable;
   memberships: MembershipsTable;
+  signing_keys: SigningKeysTable;
+  oauth_models: OAuthModelsTable;
   kv: KvTable;
 }
 

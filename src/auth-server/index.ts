@@ -1,0 +1,103 @@
+import { hkdfSync } from 'node:crypto';
+import type { FastifyInstance } from 'fastify';
+import type { GatehouseConfig } from '../config/index.js';
+import { EntraClient } from '../entra/entra-client.js';
+import type { DurableStore, EphemeralStore } from '../storage/contract.js';
+import type { SigningKey } from '../tokens/keyring.js';
+import type { SecretBox } from '../tokens/secret-box.js';
+import { interactionRoutes } from './interactions/routes.js';
+import { mountProvider } from './mount.js';
+import { createProvider } from './provider.js';
+import { adapterFactory } from './storage-adapter.js';
+
+export interface AuthServerOptions {
+  config: GatehouseConfig;
+  durable: DurableStore;
+  ephemeral: EphemeralStore;
+  signingKeys: readonly SigningKey[];
+  /** Seals the Entra tokens kept for each signed-in user. */
+  entraTokens: SecretBox;
+  /** Secret from which cookie and CSRF keys are derived. */
+  masterSecret: string;
+  fetch?: typeof fetch;
+  /** Told when a grant is revoked (revocation endpoint, refresh-token reuse), so its tokens stop at once. */
+  onGrantRevoked?: (grantId: string) => void;
+}
+
+/**
+ * Gatehouse as the authorization server MCP clients sign in through: oidc-provider for the OAuth
+ * endpoints, Gatehouse's pages for consent, and Entra ID (one fixed app registration) for the
+ * sign-in itself. Registers its routes on the app; returns nothing else callers need.
+ */
+export async function registerAuthServer(app: FastifyInstance, options: AuthServerOptions): Promise<void> {
+  const { config } = options;
+  const entraSettings = config.auth.entra;
+  const clientSecret = config.auth.clientSecret;
+  if (entraSettings === undefined || clientSecret === undefined)
+    throw new Error('the authorization server needs Entra settings and a client secret');
+  const issuer = config.server.baseUrl;
+  const resource = `${issuer}/mcp`;
+  const names = config.auth.scopeNames;
+  const resourceScopes = [names.discover, names.toolsRead, names.toolsExecute, names.chat];
+  const derive = (purpose: string) =>
+    Buffer.from(hkdfSync('sha256', options.masterSecret, 'gatehouse auth server', purpose, 32)).toString(
+      'base64url',
+    );
+
+  const provider = await createProvider(
+    {
+      issuer,
+      resource,
+      scopes: resourceScopes,
+      accessTokenTtlSeconds: config.auth.accessTokenTtlSeconds,
+      refreshTokenTtlSeconds: config.auth.refreshTokenTtlSeconds,
+      cookieKeys: [derive('cookies')],
+      secureCookies: issuer.startsWith('https:'),
+    },
+    options.signingKeys,
+    {
+      adapter: adapterFactory(options.durable.oauthModels),
+      findAccount: async (accountId) => {
+        const user = await options.durable.users.findById(accountId);
+        return user === undefined
+          ? undefined
+          : { claims: { name: user.displayName, preferred_username: user.preferredUsername } };
+      },
+      accessTokenClaims: async (accountId) => {
+        const user = await options.durable.users.findById(accountId);
+        if (user === undefined) return {};
+        const session = await options.ephemeral.get(`entra-session:${accountId}`);
+        const { roles = [], groups = [] } =
+          session === undefined ? {} : (JSON.parse(session) as { roles?: string[]; groups?: string[] });
+        return { tid: user.tenantId, oid: user.objectId, roles, groups };
+      },
+    },
+  );
+
+  provider.on('grant.revoked', (_ctx: unknown, grantId: string) => options.onGrantRevoked?.(grantId));
+
+  const entra = new EntraClient(
+    {
+      authorityHost: entraSettings.authorityHost,
+      tenant: entraSettings.tenant,
+      clientId: entraSettings.clientId,
+      clientSecret,
+      redirectUri: `${issuer}/auth/callback`,
+      scopes: resourceScopes,
+    },
+    options.fetch,
+  );
+
+  await app.register(mountProvider, { provider });
+  await app.register(interactionRoutes, {
+    provider,
+    entra,
+    durable: options.durable,
+    ephemeral: options.ephemeral,
+    entraTokens: options.entraTokens,
+    csrfSecret: derive('consent csrf'),
+    secureCookies: issuer.startsWith('https:'),
+    resourceScopes,
+    resource,
+  });
+}

@@ -1,0 +1,307 @@
+import { createHash, randomBytes } from 'node:crypto';
+import cookie from '@fastify/cookie';
+import formbody from '@fastify/formbody';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type Provider from 'oidc-provider';
+import * as oidc from 'openid-client';
+import type { EntraClient, EntraSignIn } from '../../entra/entra-client.js';
+import { GatehouseError, isGatehouseError } from '../../errors/index.js';
+import type { DurableStore, EphemeralStore } from '../../storage/contract.js';
+import type { SecretBox } from '../../tokens/secret-box.js';
+import { ConsentCsrf } from './csrf.js';
+import { consentPage, errorPage, PAGE_HEADERS } from './pages.js';
+
+export interface InteractionOptions {
+  provider: Provider;
+  entra: EntraClient;
+  durable: DurableStore;
+  ephemeral: EphemeralStore;
+  entraTokens: SecretBox;
+  /** Secret behind the CSRF tokens. */
+  csrfSecret: string;
+  secureCookies: boolean;
+  /** Scopes a client may be granted on the MCP resource. */
+  resourceScopes: readonly string[];
+  resource: string;
+}
+
+const LOGIN_STATE_TTL_MS = 10 * 60 * 1000;
+const DECISION_TTL_MS = 90 * 24 * 60 * 60 * 1000;
+const ENTRA_SESSION_TTL_MS = 90 * 24 * 60 * 60 * 1000;
+
+/**
+ * The interactions of the authorization server: the consent page first (so that no sign-in at
+ * Entra happens for a client the user has not approved: the confused-deputy rule), then the
+ * federated sign-in at Entra, then back to oidc-provider with the login and the grant.
+ */
+export async function interactionRoutes(app: FastifyInstance, options: InteractionOptions) {
+  const { provider, entra, ephemeral } = options;
+  const csrf = new ConsentCsrf(options.csrfSecret);
+  const cookieName = (name: string) => (options.secureCookies ? `__Host-${name}` : name);
+  const cookieOptions = {
+    path: '/',
+    httpOnly: true,
+    sameSite: 'lax' as const,
+    secure: options.secureCookies,
+  };
+  const CSRF_COOKIE = cookieName('gh_consent');
+  const BINDING_COOKIE = cookieName('gh_signin');
+
+  await app.register(cookie);
+  await app.register(formbody);
+  app.addHook('onSend', async (_request, reply) => {
+    reply.headers(PAGE_HEADERS);
+  });
+  app.setErrorHandler((error, request, reply) => {
+    const known = isGatehouseError(error) ? error : undefined;
+    if (known === undefined) request.log.error({ err: error }, 'sign-in interaction failed');
+    reply
+      .code(known?.status ?? 500)
+      .type('text/html')
+      .send(
+        errorPage(
+          'Sign-in could not continue',
+          known?.message ?? 'Something went wrong; the server log has the details.',
+        ),
+      );
+  });
+
+  app.get('/interaction/:uid', async (request, reply) => {
+    const details = await interaction(request, reply);
+    const client = await provider.Client.find(String(details.params.client_id));
+    if (client === undefined)
+      throw new GatehouseError(
+        'GH_CONSENT_INVALID',
+        'The application that started this sign-in is no longer registered.',
+      );
+    const accountId = details.session?.accountId;
+    if (accountId !== undefined && details.prompt.name === 'consent') {
+      const remembered = await ephemeral.get(decisionKey(accountId, client.clientId));
+      if (remembered === 'deny') return finish(request, reply, denial('You denied this application before.'));
+      if (remembered === 'allow') return finish(request, reply, await grantResult(details, accountId));
+    }
+    const browserValue = request.cookies[CSRF_COOKIE] ?? csrf.newBrowserValue();
+    reply.setCookie(CSRF_COOKIE, browserValue, cookieOptions);
+    const redirect = new URL(String(details.params.redirect_uri));
+    const user = accountId === undefined ? undefined : await options.durable.users.findById(accountId);
+    return reply.type('text/html').send(
+      consentPage({
+        uid: details.uid,
+        clientName: String(client.clientName ?? client.clientId),
+        clientId: client.clientId,
+        redirectHost: redirect.protocol.startsWith('http')
+          ? redirect.host
+          : `${redirect.protocol}//${redirect.host}`,
+        redirectIsLocal:
+          ['127.0.0.1', 'localhost', '[::1]'].includes(redirect.hostname) ||
+          !redirect.protocol.startsWith('http'),
+        scopes: String(details.params.scope ?? '')
+          .split(' ')
+          .filter(Boolean),
+        csrfToken: csrf.tokenFor(browserValue, details.uid),
+        signedInAs: user ? (user.preferredUsername ?? user.displayName) : null,
+      }),
+    );
+  });
+
+  app.post('/interaction/:uid/decision', async (request, reply) => {
+    const details = await interaction(request, reply);
+    const body = (request.body ?? {}) as { decision?: string; csrf?: string };
+    if (!csrf.verify(request.cookies[CSRF_COOKIE], details.uid, body.csrf)) {
+      throw new GatehouseError(
+        'GH_CONSENT_INVALID',
+        'This consent form is not valid here (its security token does not match). Start again from your application.',
+      );
+    }
+    const accountId = details.session?.accountId;
+    const clientId = String(details.params.client_id);
+    if (body.decision !== 'allow') {
+      if (accountId !== undefined)
+        await ephemeral.set(decisionKey(accountId, clientId), 'deny', DECISION_TTL_MS);
+      return finish(request, reply, denial('You denied the application access.'));
+    }
+    if (accountId !== undefined) {
+      await ephemeral.set(decisionKey(accountId, clientId), 'allow', DECISION_TTL_MS);
+      return finish(request, reply, await grantResult(details, accountId));
+    }
+    // Only now, after consent, is the sign-in at Entra started: a single-use state bound to this browser.
+    const state = randomBytes(24).toString('base64url');
+    const nonce = randomBytes(24).toString('base64url');
+    const codeVerifier = oidc.randomPKCECodeVerifier();
+    const binding = randomBytes(24).toString('base64url');
+    await ephemeral.set(
+      `entra-login:${state}`,
+      JSON.stringify({ uid: details.uid, nonce, codeVerifier, binding: sha256(binding), clientId }),
+      LOGIN_STATE_TTL_MS,
+    );
+    reply.setCookie(BINDING_COOKIE, binding, { ...cookieOptions, maxAge: LOGIN_STATE_TTL_MS / 1000 });
+    const url = await entra.authorizationUrl({
+      state,
+      nonce,
+      codeChallenge: await oidc.calculatePKCECodeChallenge(codeVerifier),
+    });
+    return reply.redirect(url.toString(), 303);
+  });
+
+  app.get('/auth/callback', async (request, reply) => {
+    const query = request.query as Record<string, string | undefined>;
+    const stored = query.state ? await ephemeral.take(`entra-login:${query.state}`) : undefined;
+    if (stored === undefined) {
+      throw new GatehouseError(
+        'GH_SIGN_IN_STATE_INVALID',
+        'This sign-in response is unknown, was already used, or expired. Start again from your application.',
+      );
+    }
+    const login = JSON.parse(stored) as {
+      uid: string;
+      nonce: string;
+      codeVerifier: string;
+      binding: string;
+      clientId: string;
+    };
+    const binding = request.cookies[BINDING_COOKIE];
+    if (binding === undefined || sha256(binding) !== login.binding) {
+      throw new GatehouseError(
+        'GH_SIGN_IN_STATE_INVALID',
+        'This sign-in was started in another browser. Finish it in the browser where you started it.',
+      );
+    }
+    reply.clearCookie(BINDING_COOKIE, cookieOptions);
+    let outcome: { accountId: string } | { error: string; error_description: string };
+    if (query.error) {
+      const description = (query.error_description ?? '').split('\r\n')[0] ?? '';
+      outcome = {
+        error: query.error === 'access_denied' ? 'access_denied' : 'login_required',
+        error_description: `Entra ID: ${description || query.error}`,
+      };
+    } else {
+      const current = entra.callbackUrl(new URL(request.url, 'http://callback.invalid').search);
+      try {
+        const signIn = await entra.processCallback(current, {
+          state: query.state!,
+          nonce: login.nonce,
+          codeVerifier: login.codeVerifier,
+        });
+        outcome = { accountId: await rememberSignIn(signIn) };
+      } catch (error) {
+        if (!isGatehouseError(error)) throw error;
+        request.log.warn({ code: error.code, detail: error.detail }, error.message);
+        outcome = { error: 'access_denied', error_description: error.message };
+      }
+    }
+    // The interaction's cookie is scoped to /interaction/<uid>: finish there.
+    await ephemeral.set(`entra-done:${login.uid}`, JSON.stringify(outcome), LOGIN_STATE_TTL_MS);
+    return reply.redirect(`/interaction/${login.uid}/complete`, 303);
+  });
+
+  app.get('/interaction/:uid/complete', async (request, reply) => {
+    const details = await interaction(request, reply);
+    const stored = await ephemeral.take(`entra-done:${details.uid}`);
+    if (stored === undefined)
+      throw new GatehouseError(
+        'GH_SIGN_IN_STATE_INVALID',
+        'This sign-in was already completed or has expired. Start again from your application.',
+      );
+    const outcome = JSON.parse(stored) as { accountId?: string; error?: string; error_description?: string };
+    if (outcome.accountId === undefined)
+      return finish(request, reply, { error: outcome.error!, error_description: outcome.error_description! });
+    await ephemeral.set(
+      decisionKey(outcome.accountId, String(details.params.client_id)),
+      'allow',
+      DECISION_TTL_MS,
+    );
+    return finish(request, reply, {
+      login: { accountId: outcome.accountId },
+      ...(await grantResult(details, outcome.accountId)),
+    });
+  });
+
+  async function interaction(request: FastifyRequest, reply: FastifyReply) {
+    const { uid } = request.params as { uid: string };
+    let details: Awaited<ReturnType<Provider['interactionDetails']>>;
+    try {
+      details = await provider.interactionDetails(request.raw, reply.raw);
+    } catch {
+      throw new GatehouseError(
+        'GH_CONSENT_INVALID',
+        'This sign-in page has expired or belongs to another browser. Start again from your application.',
+      );
+    }
+    if (details.uid !== uid)
+      throw new GatehouseError(
+        'GH_CONSENT_INVALID',
+        'This sign-in page does not belong to the sign-in in progress in this browser.',
+      );
+    return details;
+  }
+
+  async function grantResult(
+    details: Awaited<ReturnType<Provider['interactionDetails']>>,
+    accountId: string,
+  ) {
+    const clientId = String(details.params.client_id);
+    const grant = details.grantId
+      ? await provider.Grant.find(details.grantId)
+      : new provider.Grant({ accountId, clientId });
+    if (grant === undefined)
+      throw new GatehouseError(
+        'GH_CONSENT_INVALID',
+        'The earlier approval for this application is gone. Start again.',
+      );
+    const requested = String(details.params.scope ?? '')
+      .split(' ')
+      .filter(Boolean);
+    const resourceScopes = requested.filter((scope) => options.resourceScopes.includes(scope));
+    // The resource scopes are also authorization-server scopes (registration accepts only those), so
+    // oidc-provider expects them granted on both levels.
+    const oidcScopes = requested.filter(
+      (scope) => ['openid', 'profile', 'offline_access'].includes(scope) || resourceScopes.includes(scope),
+    );
+    grant.addOIDCScope(oidcScopes.join(' ') || 'openid');
+    grant.addResourceScope(
+      options.resource,
+      (resourceScopes.length > 0 ? resourceScopes : options.resourceScopes).join(' '),
+    );
+    return { consent: { grantId: await grant.save() } };
+  }
+
+  async function finish(request: FastifyRequest, reply: FastifyReply, result: Record<string, unknown>) {
+    reply.hijack();
+    await provider.interactionFinished(request.raw, reply.raw, result, { mergeWithLastSubmission: true });
+  }
+
+  async function rememberSignIn(signIn: EntraSignIn): Promise<string> {
+    const user = await options.durable.users.upsert({
+      tenantId: signIn.tenantId,
+      objectId: signIn.objectId,
+      displayName: signIn.name,
+      preferredUsername: signIn.preferredUsername,
+    });
+    const sealed = options.entraTokens.seal(
+      JSON.stringify({
+        accessToken: signIn.accessToken,
+        refreshToken: signIn.refreshToken,
+        accessTokenExpiresAt: signIn.accessTokenExpiresAt,
+      }),
+      user.id,
+    );
+    await ephemeral.set(
+      `entra-session:${user.id}`,
+      JSON.stringify({ roles: signIn.roles, groups: signIn.groups, tokens: sealed }),
+      ENTRA_SESSION_TTL_MS,
+    );
+    return user.id;
+  }
+}
+
+function denial(description: string) {
+  return { error: 'access_denied', error_description: description };
+}
+
+function decisionKey(accountId: string, clientId: string): string {
+  return `consent-decision:${accountId}:${sha256(clientId)}`;
+}
+
+function sha256(value: string): string {
+  return createHash('sha256').update(value).digest('base64url');
+}

@@ -1,0 +1,74 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type Provider from 'oidc-provider';
+import { AUTH_SERVER_ROUTES } from './provider.js';
+
+/**
+ * Serves oidc-provider's endpoints from the Fastify app. Their bodies are left unread for
+ * oidc-provider to parse, except registration, which is adjusted first (see registrationDefaults).
+ */
+export async function mountProvider(app: FastifyInstance, options: { provider: Provider }) {
+  const callback = options.provider.callback();
+  const forward = async (request: FastifyRequest, reply: FastifyReply) => {
+    reply.hijack();
+    await callback(request.raw, reply.raw);
+  };
+
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', (_request, _payload, done) => done(null));
+  // JSON bodies are read here (Fastify reads them once parseAs is set), so all of them are handed
+  // to oidc-provider as req.body; only a new registration is adjusted on the way.
+  app.addContentTypeParser(
+    'application/json',
+    { parseAs: 'string', bodyLimit: 64 * 1024 },
+    (request, body, done) => {
+      let text = body as string;
+      if (request.method === 'POST' && request.routeOptions.url === AUTH_SERVER_ROUTES.registration) {
+        try {
+          text = JSON.stringify(registrationDefaults(JSON.parse(text)));
+        } catch {
+          // Malformed JSON goes through unchanged: oidc-provider answers it with invalid_client_metadata.
+        }
+      }
+      (request.raw as { body?: string }).body = text;
+      done(null);
+    },
+  );
+
+  const paths = [
+    ...Object.values(AUTH_SERVER_ROUTES),
+    `${AUTH_SERVER_ROUTES.authorization}/:uid`,
+    `${AUTH_SERVER_ROUTES.registration}/:clientId`,
+    '/.well-known/openid-configuration',
+  ];
+  for (const url of paths)
+    app.route({ method: ['GET', 'POST', 'PUT', 'DELETE', 'OPTIONS'], url, handler: forward });
+
+  // RFC 8414 metadata: the same document as OpenID discovery, at the path MCP clients try first.
+  app.route({
+    method: ['GET', 'OPTIONS'],
+    url: '/.well-known/oauth-authorization-server',
+    handler: async (request, reply) => {
+      request.raw.url = '/.well-known/openid-configuration';
+      return forward(request, reply);
+    },
+  });
+}
+
+const LOOPBACK = /^http:\/\/(127\.0\.0\.1|localhost|\[::1\])(:\d+)?\//;
+
+/**
+ * What MCP clients leave out of their registration: most send no token_endpoint_auth_method (they
+ * are public clients), and native apps (loopback or custom-scheme redirects) rarely say so, which
+ * would bind them to one loopback port and refuse their custom schemes (RFC 8252 §7).
+ */
+export function registrationDefaults(metadata: Record<string, unknown>): Record<string, unknown> {
+  const result = { ...metadata };
+  if (result.token_endpoint_auth_method === undefined) result.token_endpoint_auth_method = 'none';
+  const redirects = Array.isArray(result.redirect_uris)
+    ? result.redirect_uris.filter((uri): uri is string => typeof uri === 'string')
+    : [];
+  const native =
+    redirects.length > 0 && redirects.every((uri) => LOOPBACK.test(uri) || !/^https?:/i.test(uri));
+  if (result.application_type === undefined && native) result.application_type = 'native';
+  return result;
+}

@@ -1,0 +1,143 @@
+import { exportJWK, type JWK } from 'jose';
+import Provider, { errors } from 'oidc-provider';
+import type { SigningKey } from '../tokens/keyring.js';
+import { errorPage as pageForError } from './interactions/pages.js';
+
+export interface AuthServerSettings {
+  /** Gatehouse's issuer: its public base URL. */
+  issuer: string;
+  /** The canonical MCP resource URL every access token is bound to (RFC 8707). */
+  resource: string;
+  /** Scope names as tokens carry them. */
+  scopes: readonly string[];
+  accessTokenTtlSeconds: number;
+  refreshTokenTtlSeconds: number;
+  /** Secrets that sign the authorization server's cookies (newest first). */
+  cookieKeys: readonly string[];
+  /** Whether cookies need HTTPS (the issuer is https). */
+  secureCookies: boolean;
+}
+
+export interface ProviderHooks {
+  /** oidc-provider's persistence, one adapter per model name. */
+  adapter: new (
+    name: string,
+  ) => unknown;
+  /** The account behind an accountId (Gatehouse's user id), or undefined when it is gone. */
+  findAccount(accountId: string): Promise<{ claims: Record<string, unknown> } | undefined>;
+  /** Claims added to access tokens for this account (tid, oid, roles). */
+  accessTokenClaims(accountId: string): Promise<Record<string, unknown>>;
+}
+
+export const AUTH_SERVER_ROUTES = {
+  authorization: '/authorize',
+  token: '/token',
+  registration: '/register',
+  revocation: '/revoke',
+  jwks: '/jwks',
+  userinfo: '/userinfo',
+  end_session: '/logout',
+} as const;
+
+/**
+ * oidc-provider configured as the OAuth 2.1 authorization server MCP clients talk to:
+ * authorization code with PKCE S256 only, open dynamic registration and client ID metadata
+ * documents, JWT access tokens whose audience is the MCP resource, rotating refresh tokens for
+ * public clients, revocation, and `iss` in authorization responses. Sign-in and consent are
+ * interactions served by Gatehouse itself (see interactions/).
+ */
+export async function createProvider(
+  settings: AuthServerSettings,
+  keys: readonly SigningKey[],
+  hooks: ProviderHooks,
+): Promise<Provider> {
+  const jwks = { keys: await Promise.all(keys.map(privateJwk)) };
+  const scopes = ['openid', 'offline_access', 'profile', ...settings.scopes];
+  const provider = new Provider(settings.issuer, {
+    adapter: hooks.adapter as never,
+    jwks: jwks as never,
+    cookies: {
+      keys: [...settings.cookieKeys],
+      long: { signed: true, httpOnly: true, sameSite: 'lax', secure: settings.secureCookies },
+      short: { signed: true, httpOnly: true, sameSite: 'lax', secure: settings.secureCookies },
+    },
+    routes: AUTH_SERVER_ROUTES,
+    responseTypes: ['code'],
+    pkce: { required: () => true },
+    scopes,
+    claims: { openid: ['sub'], profile: ['name', 'preferred_username'] },
+    clientDefaults: {
+      grant_types: ['authorization_code', 'refresh_token'],
+      response_types: ['code'],
+      token_endpoint_auth_method: 'none',
+      id_token_signed_response_alg: 'RS256',
+    },
+    features: {
+      devInteractions: { enabled: false },
+      registration: { enabled: true },
+      revocation: { enabled: true },
+      rpInitiatedLogout: { enabled: false },
+      userinfo: { enabled: true },
+      clientIdMetadataDocument: { enabled: true },
+      resourceIndicators: {
+        enabled: true,
+        defaultResource: () => settings.resource,
+        useGrantedResource: () => true,
+        getResourceServerInfo: (_ctx, resource) => {
+          if (resource !== settings.resource) {
+            throw new errors.InvalidTarget(
+              `resource ${resource} is not served here; use ${settings.resource}`,
+            );
+          }
+          return {
+            scope: settings.scopes.join(' '),
+            audience: settings.resource,
+            accessTokenTTL: settings.accessTokenTtlSeconds,
+            accessTokenFormat: 'jwt',
+            jwt: { sign: { alg: 'RS256' } },
+          };
+        },
+      },
+    },
+    // Public clients (every MCP client) get refresh tokens whether or not they asked for
+    // offline_access: most follow the WWW-Authenticate scope, which never lists it.
+    issueRefreshToken: async (_ctx, client) => client.grantTypeAllowed('refresh_token'),
+    rotateRefreshToken: true,
+    expiresWithSession: async () => false,
+    ttl: {
+      AccessToken: settings.accessTokenTtlSeconds,
+      AuthorizationCode: 60,
+      RefreshToken: settings.refreshTokenTtlSeconds,
+      Grant: settings.refreshTokenTtlSeconds,
+      Interaction: 60 * 60,
+      Session: 14 * 24 * 60 * 60,
+      IdToken: 60 * 60,
+    },
+    findAccount: async (_ctx, accountId) => {
+      const account = await hooks.findAccount(accountId);
+      if (account === undefined) return undefined;
+      return { accountId, claims: async () => ({ sub: accountId, ...account.claims }) };
+    },
+    extraTokenClaims: async (_ctx, token) => {
+      const { accountId, grantId } = token as { accountId?: string; grantId?: string };
+      if (token.kind !== 'AccessToken' || !accountId) return undefined;
+      // The grant lets the resource server refuse tokens of a revoked grant before they expire.
+      return { ...(await hooks.accessTokenClaims(accountId)), ...(grantId ? { gh_grant: grantId } : {}) };
+    },
+    interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
+    renderError: async (ctx, out) => {
+      ctx.type = 'html';
+      ctx.body = errorPage(out as unknown as Record<string, string>);
+    },
+  });
+  provider.proxy = true;
+  return provider;
+}
+
+async function privateJwk(key: SigningKey): Promise<JWK> {
+  return { ...(await exportJWK(key.privateKey)), kid: key.kid, alg: key.alg, use: 'sig' };
+}
+
+function errorPage(out: Record<string, string>): string {
+  return pageForError('Sign-in could not continue', `${out.error}: ${out.error_description ?? ''}`);
+}

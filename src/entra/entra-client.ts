@@ -1,0 +1,182 @@
+import * as oidc from 'openid-client';
+import { GatehouseError } from '../errors/index.js';
+
+export interface EntraAppSettings {
+  authorityHost: string;
+  tenant: string;
+  clientId: string;
+  clientSecret: string;
+  /** Where Entra sends the browser back: Gatehouse's /auth/callback. */
+  redirectUri: string;
+  /** Gatehouse scope names to ask for; sent as {client-id}/{scope}. */
+  scopes: readonly string[];
+}
+
+export interface EntraSignIn {
+  tenantId: string;
+  objectId: string;
+  name: string | null;
+  preferredUsername: string | null;
+  roles: string[];
+  groups: string[];
+  accessToken: string;
+  refreshToken: string | undefined;
+  /** Epoch seconds. */
+  accessTokenExpiresAt: number;
+}
+
+/**
+ * The Entra leg of sign-in, as pairs: build the authorization request, then process what comes
+ * back. The app asks Entra for tokens for itself, which Entra allows only with scopes in the
+ * {client-id}/{scope} form (AADSTS90009 otherwise); `resource` is never sent (AADSTS901002).
+ */
+export class EntraClient {
+  #configuration: Promise<oidc.Configuration> | undefined;
+
+  constructor(
+    private readonly settings: EntraAppSettings,
+    private readonly fetchImpl?: typeof fetch,
+  ) {}
+
+  /** The callback URL as Entra called it: the registered redirect URI with the query received. */
+  callbackUrl(search: string): URL {
+    const url = new URL(this.settings.redirectUri);
+    url.search = search;
+    return url;
+  }
+
+  scopeString(): string {
+    return [
+      ...this.settings.scopes.map((scope) => `${this.settings.clientId}/${scope}`),
+      'openid',
+      'profile',
+      'offline_access',
+    ].join(' ');
+  }
+
+  async authorizationUrl(input: {
+    state: string;
+    nonce: string;
+    codeChallenge: string;
+    loginHint?: string;
+  }): Promise<URL> {
+    const configuration = await this.configuration();
+    return oidc.buildAuthorizationUrl(configuration, {
+      redirect_uri: this.settings.redirectUri,
+      scope: this.scopeString(),
+      state: input.state,
+      nonce: input.nonce,
+      code_challenge: input.codeChallenge,
+      code_challenge_method: 'S256',
+      response_mode: 'query',
+      ...(input.loginHint ? { login_hint: input.loginHint } : {}),
+    });
+  }
+
+  /** Exchanges the code from the callback URL and validates the ID token (nonce, issuer, audience). */
+  async processCallback(
+    callbackUrl: URL,
+    expected: { state: string; nonce: string; codeVerifier: string },
+  ): Promise<EntraSignIn> {
+    const configuration = await this.configuration();
+    let tokens: oidc.TokenEndpointResponse & oidc.TokenEndpointResponseHelpers;
+    try {
+      tokens = await oidc.authorizationCodeGrant(configuration, callbackUrl, {
+        pkceCodeVerifier: expected.codeVerifier,
+        expectedNonce: expected.nonce,
+        expectedState: expected.state,
+        idTokenExpected: true,
+      });
+    } catch (error) {
+      throw entraFailure(error);
+    }
+    const claims = tokens.claims();
+    if (claims === undefined || typeof claims.tid !== 'string' || typeof claims.oid !== 'string') {
+      throw new GatehouseError(
+        'GH_ENTRA_SIGN_IN_FAILED',
+        'Entra ID returned an ID token without tid and oid.',
+      );
+    }
+    // The access token is for this very app and came straight from Entra's token endpoint over the
+    // back channel: its roles and groups can be read without checking its signature again.
+    const access = decodePayload(tokens.access_token);
+    return {
+      tenantId: claims.tid.toLowerCase(),
+      objectId: claims.oid,
+      name: typeof claims.name === 'string' ? claims.name : null,
+      preferredUsername: typeof claims.preferred_username === 'string' ? claims.preferred_username : null,
+      roles: stringArray(claims.roles ?? access.roles),
+      groups: stringArray(claims.groups ?? access.groups),
+      accessToken: tokens.access_token,
+      refreshToken: tokens.refresh_token,
+      accessTokenExpiresAt: Math.floor(Date.now() / 1000) + (tokens.expires_in ?? 3600),
+    };
+  }
+
+  private configuration(): Promise<oidc.Configuration> {
+    this.#configuration ??= this.discover().catch((error: unknown) => {
+      this.#configuration = undefined;
+      throw error;
+    });
+    return this.#configuration;
+  }
+
+  private async discover(): Promise<oidc.Configuration> {
+    const issuer = new URL(`${this.settings.authorityHost}/${this.settings.tenant}/v2.0`);
+    const insecure = issuer.protocol === 'http:';
+    try {
+      const configuration = await oidc.discovery(
+        issuer,
+        this.settings.clientId,
+        undefined,
+        oidc.ClientSecretPost(this.settings.clientSecret),
+        {
+          ...(insecure ? { execute: [oidc.allowInsecureRequests] } : {}),
+          timeout: 10,
+        },
+      );
+      if (this.fetchImpl) configuration[oidc.customFetch] = this.fetchImpl as never;
+      return configuration;
+    } catch (error) {
+      throw new GatehouseError(
+        'GH_ENTRA_UNAVAILABLE',
+        `Entra ID's discovery document at ${issuer}/.well-known/openid-configuration could not be read (${(error as Error).message}). Check MCP_AZURE_AUTHORITY_HOST and MCP_AZURE_TENANT_ID.`,
+        { cause: error },
+      );
+    }
+  }
+}
+
+/** Entra's own error (AADSTS…) as Gatehouse's, keeping Entra's words for the user. */
+function entraFailure(error: unknown): GatehouseError {
+  if (error instanceof oidc.ResponseBodyError) {
+    const description = String(error.error_description ?? '').split('\r\n')[0] ?? '';
+    return new GatehouseError(
+      'GH_ENTRA_SIGN_IN_FAILED',
+      `Entra ID refused the sign-in: ${error.error}: ${description}`,
+      {
+        detail: { error: error.error, description: error.error_description },
+      },
+    );
+  }
+  return new GatehouseError(
+    'GH_ENTRA_SIGN_IN_FAILED',
+    `Signing in with Entra ID failed: ${(error as Error).message}`,
+    { cause: error },
+  );
+}
+
+function decodePayload(jwt: string): Record<string, unknown> {
+  try {
+    return JSON.parse(Buffer.from(jwt.split('.')[1] ?? '', 'base64url').toString('utf8')) as Record<
+      string,
+      unknown
+    >;
+  } catch {
+    return {};
+  }
+}
+
+function stringArray(value: unknown): string[] {
+  return Array.isArray(value) ? value.filter((item): item is string => typeof item === 'string') : [];
+}

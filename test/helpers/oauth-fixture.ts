@@ -1,0 +1,163 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:http';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { OAuthClientProvider } from '@modelcontextprotocol/sdk/client/auth.js';
+import type {
+  OAuthClientInformationMixed,
+  OAuthClientMetadata,
+  OAuthTokens,
+} from '@modelcontextprotocol/sdk/shared/auth.js';
+import { type Browser, chromium, type Page } from 'playwright-core';
+import { type DevEntra, startDevEntra } from '../../dev-entra/index.js';
+import { type GatehouseConfig, loadConfig } from '../../src/config/index.js';
+import { createLogger } from '../../src/http/logger.js';
+import { type RunningGatehouse, startGatehouse } from '../../src/http/server.js';
+import { IDS, PASSWORDS, type SeededUser } from '../dev-entra/helpers.js';
+
+export const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+];
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+    server.on('error', reject);
+  });
+}
+
+export interface OAuthFixture {
+  entra: DevEntra;
+  config: GatehouseConfig;
+  gatehouse: RunningGatehouse;
+  mcpUrl: string;
+  dataDir: string;
+  /** Stops Gatehouse and starts it again on the same port, database and secrets. */
+  restart(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** The emulator and a Gatehouse that is the authorization server MCP clients sign in through. */
+export async function startOAuthFixture(env: Record<string, string> = {}): Promise<OAuthFixture> {
+  const entra = await startDevEntra({ port: 0 });
+  const dataDir = mkdtempSync(path.join(tmpdir(), 'gatehouse-oauth-'));
+  const config = loadConfig({
+    env: {
+      PORT: String(await freePort()),
+      GATEHOUSE_DATA_DIR: dataDir,
+      LOG_LEVEL: 'silent',
+      MCP_AZURE_AUTHORITY_HOST: entra.url,
+      MCP_AZURE_TENANT_ID: entra.tenantId,
+      MCP_AZURE_CLIENT_ID: IDS.api,
+      MCP_AZURE_CLIENT_SECRET: IDS.apiSecret,
+      MCP_AZURE_JWT_SIGNING_KEY: 'test-signing-secret-0123456789-abcdefghijklmnopqrstuvwxyz',
+      ...env,
+    },
+  });
+  const fixture: OAuthFixture = {
+    entra,
+    config,
+    gatehouse: await startGatehouse(config, { logger: createLogger(config) }),
+    mcpUrl: `${config.server.baseUrl}/mcp`,
+    dataDir,
+    async restart() {
+      await fixture.gatehouse.close();
+      fixture.gatehouse = await startGatehouse(config, { logger: createLogger(config) });
+    },
+    async close() {
+      await fixture.gatehouse.close();
+      await entra.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+  return fixture;
+}
+
+export async function launchBrowser(): Promise<Browser> {
+  return chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+}
+
+/**
+ * An MCP client's OAuth state kept in memory, whose redirectToAuthorization drives a real browser:
+ * the consent page (Allow), then the emulator's sign-in page (username and password), until the
+ * browser reaches the client's redirect URI; the code it carries is then available.
+ */
+export class BrowserOAuthProvider implements OAuthClientProvider {
+  client: OAuthClientInformationMixed | undefined;
+  saved: OAuthTokens | undefined;
+  verifier = '';
+  /** The authorization code from the last browser run. */
+  code: string | undefined;
+  /** Pages seen on the way, for assertions. */
+  visited: string[] = [];
+
+  constructor(
+    private readonly browser: Browser,
+    private readonly user: SeededUser,
+    readonly redirectUrl: string,
+    private readonly onConsent: (page: Page) => Promise<void> = (page) => page.click('button[value=allow]'),
+  ) {}
+
+  get clientMetadata(): OAuthClientMetadata {
+    return {
+      client_name: 'Gatehouse e2e client',
+      redirect_uris: [this.redirectUrl],
+      grant_types: ['authorization_code', 'refresh_token'],
+      response_types: ['code'],
+      token_endpoint_auth_method: 'none',
+    };
+  }
+  clientInformation() {
+    return this.client;
+  }
+  saveClientInformation(info: OAuthClientInformationMixed) {
+    this.client = info;
+  }
+  tokens() {
+    return this.saved;
+  }
+  saveTokens(tokens: OAuthTokens) {
+    this.saved = tokens;
+  }
+  saveCodeVerifier(verifier: string) {
+    this.verifier = verifier;
+  }
+  codeVerifier() {
+    return this.verifier;
+  }
+
+  async redirectToAuthorization(url: URL): Promise<void> {
+    const context = await this.browser.newContext();
+    const page = await context.newPage();
+    const redirect = new URL(this.redirectUrl);
+    // Like a real MCP client, listen on the loopback redirect URI while the user signs in.
+    const listener = createServer((_request, response) =>
+      response.writeHead(200, { 'content-type': 'text/plain' }).end('Signed in; you can close this window.'),
+    );
+    await new Promise<void>((resolve) => listener.listen(Number(redirect.port), redirect.hostname, resolve));
+    try {
+      await page.goto(url.toString());
+      this.visited.push(page.url());
+      await this.onConsent(page);
+      await page.waitForSelector('form#sign-in');
+      this.visited.push(page.url());
+      await page.fill('#username', this.user);
+      await page.fill('#password', PASSWORDS[this.user]);
+      await Promise.all([page.waitForURL(`${redirect.origin}${redirect.pathname}**`), page.click('#submit')]);
+      const landed = new URL(page.url());
+      this.visited.push(landed.toString());
+      this.code = landed.searchParams.get('code') ?? undefined;
+    } finally {
+      await context.close();
+      await new Promise((resolve) => listener.close(resolve));
+    }
+  }
+}
