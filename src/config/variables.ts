@@ -243,7 +243,7 @@ export const VARIABLES = {
     description:
       'Lifetime in seconds of the access tokens Gatehouse issues to MCP clients (they refresh silently).',
     defaultText: '900',
-    parse: integerValue(60, 24 * 3600, ' seconds'),
+    parse: integerValue(10, 24 * 3600, ' seconds'),
   },
   GATEHOUSE_REFRESH_TOKEN_TTL: {
     name: 'GATEHOUSE_REFRESH_TOKEN_TTL',
