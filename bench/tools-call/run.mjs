@@ -56,7 +56,7 @@ const servers = [
     name: 'Gatehouse (auth off)',
     script: path.join(root, 'dist/src/cli/main.js'),
     args: ['serve'],
-    env: { GATEHOUSE_DATA_DIR: dataDir, LOG_LEVEL: 'warn', LOG_FORMAT: 'json' },
+    env: { GATEHOUSE_DATA_DIR: dataDir, LOG_LEVEL: 'warn', LOG_FORMAT: 'json', MCP_ENABLE_AUTH: 'false' },
   },
   {
     name: 'Gatehouse (auth on, Entra token)',

@@ -2,6 +2,7 @@ import { exportJWK, type JWK } from 'jose';
 import Provider, { errors } from 'oidc-provider';
 import type { SigningKey } from '../tokens/keyring.js';
 import { errorPage as pageForError } from './interactions/pages.js';
+import { compileRedirectPattern, type RedirectPattern, redirectUrisProblem } from './redirect-policy.js';
 
 export interface AuthServerSettings {
   /** Gatehouse's issuer: its public base URL. */
@@ -16,6 +17,8 @@ export interface AuthServerSettings {
   cookieKeys: readonly string[];
   /** Whether cookies need HTTPS (the issuer is https). */
   secureCookies: boolean;
+  /** MCP_AZURE_REDIRECT_URIS: patterns every registered redirect URI must match (none: no allow-list). */
+  redirectUriPatterns?: readonly string[] | undefined;
 }
 
 export interface ProviderHooks {
@@ -53,6 +56,11 @@ export async function createProvider(
 ): Promise<Provider> {
   const jwks = { keys: await Promise.all(keys.map(privateJwk)) };
   const scopes = ['openid', 'offline_access', 'profile', ...settings.scopes];
+  const allowList = (settings.redirectUriPatterns ?? []).map((source) => {
+    const pattern = compileRedirectPattern(source);
+    if (typeof pattern === 'string') throw new Error(`MCP_AZURE_REDIRECT_URIS: ${pattern}`);
+    return pattern;
+  }) satisfies RedirectPattern[];
   const provider = new Provider(settings.issuer, {
     adapter: hooks.adapter as never,
     jwks: jwks as never,
@@ -72,13 +80,23 @@ export async function createProvider(
       token_endpoint_auth_method: 'none',
       id_token_signed_response_alg: 'RS256',
     },
+    // The redirect-URI policy (redirect-policy.ts) for every client oidc-provider builds: registered
+    // (RFC 7591 §3.2.2 invalid_redirect_uri), fetched as a client ID metadata document, or stored.
+    extraClientMetadata: {
+      properties: ['redirect_uris'],
+      validator: (_ctx, key, value) => {
+        if (key !== 'redirect_uris') return;
+        const problem = redirectUrisProblem(value, allowList);
+        if (problem !== undefined) throw invalidRedirectUri(problem);
+      },
+    },
     features: {
       devInteractions: { enabled: false },
       registration: { enabled: true },
       revocation: { enabled: true },
       rpInitiatedLogout: { enabled: false },
       userinfo: { enabled: true },
-      clientIdMetadataDocument: { enabled: true },
+      clientIdMetadataDocument: { enabled: true, ack: 'draft-02' },
       resourceIndicators: {
         enabled: true,
         defaultResource: () => settings.resource,
@@ -132,6 +150,13 @@ export async function createProvider(
   });
   provider.proxy = true;
   return provider;
+}
+
+function invalidRedirectUri(description: string): Error {
+  const error = new errors.InvalidRedirectUri();
+  // The class has a fixed description; RFC 7591 §3.2.2 wants the reason, naming the URI.
+  Object.assign(error, { error_description: description });
+  return error;
 }
 
 async function privateJwk(key: SigningKey): Promise<JWK> {

@@ -2,9 +2,9 @@ import { type GatehouseConfig, loadConfig } from '../config/index.js';
 import { isGatehouseError } from '../errors/index.js';
 
 /** Loads the configuration, or prints what to fix and returns undefined. */
-export function loadConfigOrExplain(): GatehouseConfig | undefined {
+export function loadConfigOrExplain(env: NodeJS.ProcessEnv = process.env): GatehouseConfig | undefined {
   try {
-    return loadConfig({ isTty: process.stdout.isTTY === true });
+    return loadConfig({ env, isTty: process.stdout.isTTY === true });
   } catch (error) {
     if (isGatehouseError(error)) {
       console.error(

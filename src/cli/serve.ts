@@ -1,6 +1,7 @@
 import type { GatehouseConfig } from '../config/index.js';
 import { isGatehouseError } from '../errors/index.js';
 import { type RunningGatehouse, startGatehouse } from '../http/server.js';
+import { type BundledEmulator, startBundledEmulator, wantsBundledEmulator } from './bundled-emulator.js';
 import { loadConfigOrExplain } from './config-errors.js';
 import type { Command } from './run.js';
 
@@ -18,13 +19,34 @@ in-flight requests finish (up to HTTP_SHUTDOWN_TIMEOUT seconds) before it exits.
 
 Every setting is an environment variable: see docs/configuration.md.`,
   async run() {
-    const config = loadConfigOrExplain();
+    let config = loadConfigOrExplain();
     if (config === undefined) return 1;
+    let emulator: BundledEmulator | undefined;
+    if (wantsBundledEmulator(config)) {
+      say('No Entra ID settings (MCP_AZURE_*): starting the built-in Entra ID emulator for development …');
+      try {
+        emulator = await startBundledEmulator(process.env);
+      } catch (error) {
+        const busy = (error as NodeJS.ErrnoException).code === 'EADDRINUSE';
+        say(
+          busy
+            ? `The emulator's port ${process.env.DEV_ENTRA_PORT ?? 8001} is in use: set DEV_ENTRA_PORT, or set MCP_ENABLE_AUTH=false to run without sign-in.`
+            : `The built-in emulator could not start: ${(error as Error).message}`,
+        );
+        return 1;
+      }
+      config = loadConfigOrExplain({ ...process.env, ...emulator.env });
+      if (config === undefined) {
+        await emulator.close();
+        return 1;
+      }
+    }
     say(`Starting Gatehouse on ${config.server.host}:${config.server.port} …`);
     let running: RunningGatehouse;
     try {
       running = await startGatehouse(config, { onProgress: (line) => say(`  ${line}`) });
     } catch (error) {
+      await emulator?.close();
       if (isGatehouseError(error)) {
         say(`\nGatehouse could not start: ${error.message}\n(${error.code})`);
         return 1;
@@ -37,13 +59,20 @@ Every setting is an environment variable: see docs/configuration.md.`,
       }
       throw error;
     }
-    printBanner(config, running.url);
-    handleSignals(running, config.server.shutdownTimeoutMs);
+    printBanner(config, running.url, emulator);
+    handleSignals(
+      async () => {
+        await running.close();
+        await emulator?.close();
+      },
+      running,
+      config.server.shutdownTimeoutMs,
+    );
     return undefined;
   },
 };
 
-function printBanner(config: GatehouseConfig, url: string) {
+function printBanner(config: GatehouseConfig, url: string, emulator: BundledEmulator | undefined) {
   const mcp = `${config.server.baseUrl === `http://${config.server.host}:${config.server.port}` ? url : config.server.baseUrl}/mcp`;
   const lines = [
     '',
@@ -57,6 +86,17 @@ function printBanner(config: GatehouseConfig, url: string) {
       `  Sign-in        Entra ID tenant ${entra.tenant}, API app ${entra.clientId} (${entra.authorityHost})`,
       `  Your identity  ${url}/me (with a bearer token)`,
     );
+    if (emulator !== undefined) {
+      lines.push(
+        '',
+        `  The built-in Entra ID emulator (${emulator.url}) signs you in. FOR DEVELOPMENT ONLY:`,
+        '  set MCP_AZURE_TENANT_ID, MCP_AZURE_CLIENT_ID and MCP_AZURE_CLIENT_SECRET for a real tenant (docs/azure-setup.md).',
+        '  Test users (user / password / app roles):',
+        ...emulator.users.map(
+          (user) => `    ${user.userName.padEnd(8)} ${user.password.padEnd(22)} ${user.roles}`,
+        ),
+      );
+    }
   } else {
     lines.push(
       '',
@@ -80,7 +120,7 @@ function printBanner(config: GatehouseConfig, url: string) {
   process.stderr.write(`${lines.join('\n')}\n`);
 }
 
-function handleSignals(running: RunningGatehouse, timeoutMs: number) {
+function handleSignals(close: () => Promise<void>, running: RunningGatehouse, timeoutMs: number) {
   let stopping = false;
   const stop = (signal: NodeJS.Signals) => {
     if (stopping) {
@@ -94,7 +134,7 @@ function handleSignals(running: RunningGatehouse, timeoutMs: number) {
       process.exit(1);
     }, timeoutMs);
     timer.unref();
-    running.close().then(
+    close().then(
       () => {
         say('Gatehouse stopped.');
         process.exitCode = 0;

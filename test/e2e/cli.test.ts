@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -51,6 +52,17 @@ function serve(
 
 function exited(child: ChildProcess): Promise<number | null> {
   return new Promise((resolve) => child.once('exit', (code) => resolve(code)));
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+    server.on('error', reject);
+  });
 }
 
 beforeAll(() => {
@@ -107,12 +119,48 @@ describe('gatehouse CLI', () => {
     }
   });
 
-  it('serves on 127.0.0.1:8000 by default, prints next steps, and stops cleanly on SIGTERM', async () => {
-    const { child, stderr, mcpUrl } = await serve({});
+  it('serves on 127.0.0.1:8000 by default, signing users in at the built-in emulator, and stops cleanly on SIGTERM', async () => {
+    const entraPort = String(await freePort());
+    const { child, stderr, mcpUrl } = await serve({ DEV_ENTRA_PORT: entraPort });
     try {
       expect(mcpUrl).toBe('http://127.0.0.1:8000/mcp');
-      expect(stderr()).toContain('DEVELOPMENT MODE');
+      expect(stderr()).toContain(
+        `The built-in Entra ID emulator (http://127.0.0.1:${entraPort}) signs you in. FOR DEVELOPMENT ONLY`,
+      );
+      expect(stderr()).toMatch(/alice\s+alice-dev-password\s+admin/);
       expect(stderr()).toContain(`claude mcp add gatehouse --transport http ${mcpUrl}`);
+      const anonymous = await fetch(mcpUrl, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+        body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' }),
+      });
+      expect(anonymous.status).toBe(401);
+      expect(anonymous.headers.get('www-authenticate')).toContain(
+        'resource_metadata="http://127.0.0.1:8000/.well-known/oauth-protected-resource/mcp"',
+      );
+      const metadata = (await (
+        await fetch('http://127.0.0.1:8000/.well-known/oauth-authorization-server')
+      ).json()) as any;
+      expect(metadata).toMatchObject({
+        issuer: 'http://127.0.0.1:8000',
+        code_challenge_methods_supported: ['S256'],
+      });
+    } finally {
+      const code = exited(child);
+      child.kill('SIGTERM');
+      expect(await code).toBe(0);
+      expect(stderr()).toContain('Gatehouse stopped.');
+    }
+  });
+
+  it('runs without sign-in with MCP_ENABLE_AUTH=false, saying so loudly', async () => {
+    const { child, stderr, mcpUrl } = await serve({
+      MCP_ENABLE_AUTH: 'false',
+      PORT: String(await freePort()),
+    });
+    const code = exited(child);
+    try {
+      expect(stderr()).toContain('DEVELOPMENT MODE');
       const response = await fetch(mcpUrl, {
         method: 'POST',
         headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
@@ -125,15 +173,13 @@ describe('gatehouse CLI', () => {
       });
       expect(((await response.json()) as any).result.structuredContent).toEqual({ sum: 6 });
     } finally {
-      const code = exited(child);
       child.kill('SIGTERM');
       expect(await code).toBe(0);
-      expect(stderr()).toContain('Gatehouse stopped.');
     }
   });
 
   it('listens where PORT says', async () => {
-    const { child, mcpUrl } = await serve({ PORT: '8123' });
+    const { child, mcpUrl } = await serve({ PORT: '8123', MCP_ENABLE_AUTH: 'false' });
     const code = exited(child);
     try {
       expect(mcpUrl).toBe('http://127.0.0.1:8123/mcp');
