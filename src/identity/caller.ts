@@ -42,3 +42,29 @@ export const SERVICE_TOKEN_USER = {
   displayName: 'MCP server token',
   preferredUsername: null,
 } as const;
+
+/** A frozen Caller for a stored user and what their credential says. */
+export function callerFromUser(
+  user: {
+    id: string;
+    tenantId: string;
+    objectId: string;
+    displayName: string | null;
+    preferredUsername: string | null;
+  },
+  credential: Pick<Caller, 'kind' | 'scopes' | 'scopesApply' | 'roles' | 'clientAppId' | 'expiresAt'>,
+): Caller {
+  return Object.freeze({
+    userId: user.id,
+    tenantId: user.tenantId,
+    objectId: user.objectId,
+    displayName: user.displayName,
+    preferredUsername: user.preferredUsername,
+    kind: credential.kind,
+    scopes: Object.freeze([...credential.scopes]),
+    scopesApply: credential.scopesApply,
+    roles: Object.freeze([...credential.roles]),
+    clientAppId: credential.clientAppId,
+    expiresAt: credential.expiresAt,
+  });
+}

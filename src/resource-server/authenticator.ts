@@ -2,7 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { GatehouseConfig } from '../config/index.js';
 import { GatehouseError, isGatehouseError } from '../errors/index.js';
 import type { Caller } from '../identity/caller.js';
-import { SERVICE_TOKEN_USER } from '../identity/caller.js';
+import { callerFromUser, SERVICE_TOKEN_USER } from '../identity/caller.js';
 import type { AuditSink } from '../ops/audit.js';
 import { effectiveRoles, isAdmitted } from '../policy/roles.js';
 import type { DurableStore } from '../storage/contract.js';
@@ -208,16 +208,11 @@ export class Authenticator {
           'Ask an administrator to add you to a team, to assign you an app role, or to turn on GATEHOUSE_SSO_AUTO_ASSIGN.',
       );
     }
-    return Object.freeze({
-      userId: user.id,
-      tenantId: user.tenantId,
-      objectId: user.objectId,
-      displayName: user.displayName,
-      preferredUsername: user.preferredUsername,
+    return callerFromUser(user, {
       kind: identity.kind,
-      scopes: Object.freeze([...identity.scopes]),
+      scopes: identity.scopes,
       scopesApply: identity.kind !== 'entra-app',
-      roles: Object.freeze([...effectiveRoles(sources)].sort()),
+      roles: [...effectiveRoles(sources)].sort(),
       clientAppId: identity.clientAppId ?? null,
       expiresAt: identity.expiresAt,
     });
@@ -229,16 +224,11 @@ export class Authenticator {
       this.#serverTokenHash !== undefined && timingSafeEqual(sha256(presented), this.#serverTokenHash);
     if (!matches) throw new GatehouseError('GH_AUTH_PATH_TOKEN_FORBIDDEN', 'MCP forbidden');
     this.#serviceCaller ??= this.options.durable.users.upsert(SERVICE_TOKEN_USER).then((user) =>
-      Object.freeze({
-        userId: user.id,
-        tenantId: user.tenantId,
-        objectId: user.objectId,
-        displayName: user.displayName,
-        preferredUsername: user.preferredUsername,
-        kind: 'service-token' as const,
-        scopes: Object.freeze([]),
+      callerFromUser(user, {
+        kind: 'service-token',
+        scopes: [],
         scopesApply: false,
-        roles: Object.freeze([...this.options.config.auth.serverTokenRoles]),
+        roles: this.options.config.auth.serverTokenRoles,
         clientAppId: null,
         expiresAt: null,
       }),

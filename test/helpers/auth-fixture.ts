@@ -1,5 +1,4 @@
 import { mkdtempSync, rmSync } from 'node:fs';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { type DevEntra, type SeedInput, startDevEntra } from '../../dev-entra/index.js';
@@ -8,6 +7,7 @@ import { createLogger } from '../../src/http/logger.js';
 import { type RunningGatehouse, startGatehouse } from '../../src/http/server.js';
 import { MemoryAuditSink } from '../../src/ops/audit.js';
 import { IDS, pkce, postToken, type SeededUser, signIn } from '../dev-entra/helpers.js';
+import { freePort } from './ports.js';
 
 export { IDS };
 
@@ -48,44 +48,19 @@ export async function startAuthFixture(
   const audit = new MemoryAuditSink();
   const gatehouse = await startGatehouse(config, { logger: createLogger(config), audit });
   const mcpUrl = `${gatehouse.url}/mcp`;
-  const redirect = 'http://127.0.0.1:33418/';
   return {
     entra,
     gatehouse,
     audit,
     mcpUrl,
-    async userToken(user, scopes = ['discover', 'tools.execute']) {
-      const { verifier, challenge } = pkce();
-      const scope = [
-        ...scopes.map((name) => `api://${IDS.api}/${name}`),
-        'openid',
-        'profile',
-        'offline_access',
-      ].join(' ');
-      const url = new URL(`${entra.authority('v2').replace(/\/v2\.0$/, '')}/oauth2/v2.0/authorize`);
-      url.search = new URLSearchParams({
-        client_id: IDS.vscode,
-        response_type: 'code',
-        redirect_uri: redirect,
-        scope,
-        code_challenge: challenge,
-        code_challenge_method: 'S256',
-        state: 'state',
-        prompt: 'login',
-      }).toString();
-      const { location } = await signIn(url.toString(), user);
-      const code = location.searchParams.get('code');
-      if (!code) throw new Error(`no code in ${location}`);
-      const { status, body } = await postToken(entra.tokenEndpoint('v2'), {
-        grant_type: 'authorization_code',
-        client_id: IDS.vscode,
-        code,
-        redirect_uri: redirect,
-        code_verifier: verifier,
-        scope,
-      });
-      if (status !== 200) throw new Error(`token request failed: ${JSON.stringify(body)}`);
-      return String(body.access_token);
+    userToken(user, scopes = ['discover', 'tools.execute']) {
+      return vscodeToken(
+        entra,
+        user,
+        [...scopes.map((name) => `api://${IDS.api}/${name}`), 'openid', 'profile', 'offline_access'].join(
+          ' ',
+        ),
+      );
     },
     async appToken() {
       const { status, body } = await postToken(entra.tokenEndpoint('v2'), {
@@ -129,13 +104,32 @@ export async function mcpPost(
   };
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-    server.on('error', reject);
+/** A delegated token obtained the way VS Code (a public client) does: code + PKCE through the sign-in form. */
+export async function vscodeToken(entra: DevEntra, user: SeededUser, scope: string): Promise<string> {
+  const redirect = 'http://127.0.0.1:33418/';
+  const { verifier, challenge } = pkce();
+  const url = new URL(`${entra.authority('v1')}/oauth2/v2.0/authorize`);
+  url.search = new URLSearchParams({
+    client_id: IDS.vscode,
+    response_type: 'code',
+    redirect_uri: redirect,
+    scope,
+    code_challenge: challenge,
+    code_challenge_method: 'S256',
+    state: 'state',
+    prompt: 'login',
+  }).toString();
+  const { location } = await signIn(url.toString(), user);
+  const code = location.searchParams.get('code');
+  if (!code) throw new Error(`no code in ${location}`);
+  const { status, body } = await postToken(entra.tokenEndpoint('v2'), {
+    grant_type: 'authorization_code',
+    client_id: IDS.vscode,
+    code,
+    redirect_uri: redirect,
+    code_verifier: verifier,
+    scope,
   });
+  if (status !== 200) throw new Error(`token request failed: ${JSON.stringify(body)}`);
+  return String(body.access_token);
 }

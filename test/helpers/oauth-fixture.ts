@@ -1,6 +1,5 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { OAuthClientProvider } from '@modelcontextprotocol/sdk/client/auth.js';
@@ -15,6 +14,9 @@ import { type GatehouseConfig, loadConfig } from '../../src/config/index.js';
 import { createLogger } from '../../src/http/logger.js';
 import { type RunningGatehouse, startGatehouse } from '../../src/http/server.js';
 import { IDS, PASSWORDS, type SeededUser } from '../dev-entra/helpers.js';
+import { freePort } from './ports.js';
+
+export { freePort };
 
 export const CHROMIUM_ARGS = [
   '--headless',
@@ -22,17 +24,6 @@ export const CHROMIUM_ARGS = [
   '--disable-gpu',
   '--disable-background-networking',
 ];
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-    server.on('error', reject);
-  });
-}
 
 export interface OAuthFixture {
   entra: DevEntra;

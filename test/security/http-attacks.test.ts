@@ -4,15 +4,8 @@ import type { AddressInfo } from 'node:net';
 import { generateKeyPair, type JWK, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type DevEntra, loadSeed, type SeedInput } from '../../dev-entra/index.js';
-import {
-  decodePart,
-  pkce,
-  postToken,
-  type SeededUser,
-  signIn,
-  userTokenForApi,
-} from '../dev-entra/helpers.js';
-import { type AuthFixture, IDS, mcpPost, startAuthFixture } from '../helpers/auth-fixture.js';
+import { decodePart, userTokenForApi } from '../dev-entra/helpers.js';
+import { type AuthFixture, IDS, mcpPost, startAuthFixture, vscodeToken } from '../helpers/auth-fixture.js';
 
 // HTTP-level attacks on /mcp with tokens the Entra emulator issued (forged only where the attack
 // needs it). Each test names the section it checks: RFC 6750 §3 / §3.1 (challenges, invalid_token),
@@ -57,36 +50,6 @@ const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('bas
 const header = (token: string) => decodePart(token, 0);
 const payload = (token: string) => decodePart(token, 1);
 const iso = (seconds: unknown) => new Date(Number(seconds) * 1000).toISOString();
-
-/** A delegated token obtained by VS Code (public client, code + PKCE) for any scopes it may ask for. */
-async function vscodeToken(entra: DevEntra, user: SeededUser, scope: string): Promise<string> {
-  const redirect = 'http://127.0.0.1:33418/';
-  const { verifier, challenge } = pkce();
-  const url = new URL(`${entra.authority('v1')}/oauth2/v2.0/authorize`);
-  url.search = new URLSearchParams({
-    client_id: IDS.vscode,
-    response_type: 'code',
-    redirect_uri: redirect,
-    scope,
-    code_challenge: challenge,
-    code_challenge_method: 'S256',
-    state: 'state',
-    prompt: 'login',
-  }).toString();
-  const { location } = await signIn(url.toString(), user);
-  const code = location.searchParams.get('code');
-  if (!code) throw new Error(`no code in ${location}`);
-  const { status, body } = await postToken(entra.tokenEndpoint('v2'), {
-    grant_type: 'authorization_code',
-    client_id: IDS.vscode,
-    code,
-    redirect_uri: redirect,
-    code_verifier: verifier,
-    scope,
-  });
-  if (status !== 200) throw new Error(`token request failed: ${JSON.stringify(body)}`);
-  return String(body.access_token);
-}
 
 /** A valid Gatehouse access token (RFC 9068) for alice, bound to the MCP resource, as the OAuth proxy will issue. */
 async function gatehouseToken(f: AuthFixture): Promise<string> {
