@@ -53,6 +53,7 @@ export async function registerAuthServer(app: FastifyInstance, options: AuthServ
       refreshTokenTtlSeconds: config.auth.refreshTokenTtlSeconds,
       cookieKeys: [derive('cookies')],
       secureCookies: issuer.startsWith('https:'),
+      redirectUriPatterns: config.auth.redirectUriPatterns,
     },
     options.signingKeys,
     {

@@ -24,6 +24,11 @@ export interface AdapterFactory {
   new (name: string): Adapter;
 }
 
+/** A dynamically registered client nobody uses for this long is deleted (DCR is open to anyone). */
+export const CLIENT_IDLE_SECONDS = 30 * 24 * 60 * 60;
+/** Models whose creation means the client is in use. */
+const CLIENT_ACTIVITY_MODELS = new Set(['Grant', 'RefreshToken']);
+
 class StorageAdapter implements Adapter {
   readonly #store: OAuthModelRepository;
   readonly #model: string;
@@ -34,7 +39,17 @@ class StorageAdapter implements Adapter {
   }
 
   async upsert(id: string, payload: OAuthModelPayload, expiresIn?: number): Promise<void> {
-    await this.#store.upsert(this.#model, id, payload, expiresIn);
+    // Registered clients would otherwise live for ever: one unused for CLIENT_IDLE_SECONDS is gone,
+    // and every grant or refresh token it receives extends its life.
+    const lifetime = this.#model === 'Client' && expiresIn === undefined ? CLIENT_IDLE_SECONDS : expiresIn;
+    await this.#store.upsert(this.#model, id, payload, lifetime);
+    const clientId = payload.clientId;
+    if (CLIENT_ACTIVITY_MODELS.has(this.#model) && typeof clientId === 'string') await this.#extendClient(clientId);
+  }
+
+  async #extendClient(clientId: string): Promise<void> {
+    const client = await this.#store.find('Client', clientId);
+    if (client !== undefined) await this.#store.upsert('Client', clientId, client.payload, CLIENT_IDLE_SECONDS);
   }
 
   async find(id: string): Promise<OAuthModelPayload | undefined> {

@@ -29,6 +29,8 @@ export interface GatehouseConfig {
     readonly tokenCacheTtlMs: number;
     /** Set when Gatehouse acts as the authorization server (it can sign users in at Entra). */
     readonly clientSecret: string | undefined;
+    /** MCP_AZURE_REDIRECT_URIS: the patterns registered redirect URIs must match; undefined = no allow-list. */
+    readonly redirectUriPatterns: readonly string[] | undefined;
     readonly accessTokenTtlSeconds: number;
     readonly refreshTokenTtlSeconds: number;
   };

@@ -67,6 +67,7 @@ export function loadConfig(options: LoadOptions = {}): GatehouseConfig {
   const allowedTenants = read('MCP_AZURE_ALLOWED_TENANTS');
   const allowedClientApps = read('MCP_AZURE_ALLOWED_CLIENT_APPS');
   const clientSecret = read('MCP_AZURE_CLIENT_SECRET');
+  const redirectUriPatterns = read('MCP_AZURE_REDIRECT_URIS');
   const accessTokenTtl = read('GATEHOUSE_ACCESS_TOKEN_TTL') ?? 900;
   const refreshTokenTtl = read('GATEHOUSE_REFRESH_TOKEN_TTL') ?? 30 * 24 * 3600;
   const clockSkew = read('MCP_AZURE_CLOCK_SKEW') ?? 300;
@@ -203,6 +204,7 @@ export function loadConfig(options: LoadOptions = {}): GatehouseConfig {
       clockSkewSeconds: clockSkew,
       tokenCacheTtlMs: tokenCacheTtl * 1000,
       clientSecret,
+      redirectUriPatterns,
       accessTokenTtlSeconds: accessTokenTtl,
       refreshTokenTtlSeconds: refreshTokenTtl,
     },

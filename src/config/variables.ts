@@ -1,3 +1,5 @@
+import { compileRedirectPattern } from '../auth-server/redirect-policy.js';
+
 /**
  * Every configuration variable Gatehouse reads, in one table. docs/configuration.md documents each
  * of them (a test checks the two agree). Parsing turns the raw string into a typed value or
@@ -103,6 +105,13 @@ export function guidValue(raw: string): Parsed<string> {
     : problem(
         `'${raw}' is not a GUID: use the Directory (tenant) or Application (client) ID from the Azure portal`,
       );
+}
+
+/** One MCP_AZURE_REDIRECT_URIS pattern, checked as the authorization server will compile it. */
+export function redirectPatternValue(raw: string): Parsed<string> {
+  const value = raw.trim();
+  const compiled = compileRedirectPattern(value);
+  return typeof compiled === 'string' ? problem(compiled) : ok(value);
 }
 
 export function tenantValue(raw: string): Parsed<string> {
@@ -251,6 +260,13 @@ export const VARIABLES = {
       'Lifetime in seconds of refresh tokens (rotated on every use) and of the grants behind them.',
     defaultText: '2592000',
     parse: integerValue(3600, 365 * 24 * 3600, ' seconds'),
+  },
+  MCP_AZURE_REDIRECT_URIS: {
+    name: 'MCP_AZURE_REDIRECT_URIS',
+    description:
+      'Allow-list of the redirect URIs MCP clients may register with Gatehouse (comma-separated patterns; `*` stands for a port or the leftmost host label), e.g. http://localhost:*/callback,https://*.example.com/oauth/callback. When unset, any https URI, loopback http URI or app scheme (cursor://, vscode://) may be registered. javascript:, data:, file:, user:pass@, dot-segments, fragments and non-loopback http are always refused.',
+    defaultText: 'not set (no allow-list)',
+    parse: listValue(redirectPatternValue, 'http://localhost:*/callback'),
   },
   MCP_AZURE_IDENTIFIER_URI: {
     name: 'MCP_AZURE_IDENTIFIER_URI',

@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
-import { adapterFactory } from '../../src/auth-server/storage-adapter.js';
+import { adapterFactory, CLIENT_IDLE_SECONDS } from '../../src/auth-server/storage-adapter.js';
 import type { DurableStore } from '../../src/storage/contract.js';
 import { postgresBackend } from '../../src/storage/postgres/index.js';
 import type { SqlBackend } from '../../src/storage/sql/backend.js';
@@ -235,6 +235,34 @@ describe('oidc-provider storage adapter (sqlite)', () => {
       const stored = await rows(backend, 'DeviceCode');
       expect(stored).toHaveLength(1);
       expect(JSON.stringify(stored)).not.toContain(deviceCode);
+    } finally {
+      await database.close();
+    }
+  });
+
+  it('lets a registered client expire when unused, and extends its life with every grant', async () => {
+    const database = sqliteDatabase('client-idle');
+    try {
+      const store = await database.open();
+      const factory = adapterFactory(store.oauthModels);
+      const clients = factory('Client');
+      const grants = factory('Grant');
+      const before = Date.now();
+      await clients.upsert('idle-client', { client_id: 'idle-client', redirect_uris: ['http://127.0.0.1:5555/cb'] });
+      const registered = await store.oauthModels.find('Client', 'idle-client');
+      const idleMs = CLIENT_IDLE_SECONDS * 1000;
+      expect(registered?.expiresAt?.getTime()).toBeGreaterThanOrEqual(before + idleMs - 1000);
+      expect(registered?.expiresAt?.getTime()).toBeLessThanOrEqual(Date.now() + idleMs);
+
+      // Re-registering it as expiring in 1 s, then a grant: the grant brings back the full idle lifetime.
+      await store.oauthModels.upsert('Client', 'idle-client', registered!.payload, 1);
+      await grants.upsert('grant-1', { jti: 'grant-1', clientId: 'idle-client', accountId: 'someone', kind: 'Grant' }, 3600);
+      const extended = await store.oauthModels.find('Client', 'idle-client');
+      expect(extended?.expiresAt?.getTime()).toBeGreaterThan(Date.now() + idleMs - 60_000);
+
+      await store.oauthModels.upsert('Client', 'idle-client', registered!.payload, 1);
+      await new Promise((resolve) => setTimeout(resolve, 1100));
+      expect(await clients.find('idle-client')).toBeUndefined();
     } finally {
       await database.close();
     }
