@@ -8,6 +8,7 @@ import type { SecretBox } from '../tokens/secret-box.js';
 import { interactionRoutes } from './interactions/routes.js';
 import { mountProvider } from './mount.js';
 import { createProvider } from './provider.js';
+import type { RegistrationLimit } from './registration-limit.js';
 import { adapterFactory } from './storage-adapter.js';
 
 export interface AuthServerOptions {
@@ -20,6 +21,8 @@ export interface AuthServerOptions {
   /** Secret from which cookie and CSRF keys are derived. */
   masterSecret: string;
   fetch?: typeof fetch;
+  /** Registrations per IP address and window (DEFAULT_REGISTRATION_LIMIT otherwise). */
+  registrationLimit?: RegistrationLimit;
   /** Told when a grant is revoked (revocation endpoint, refresh-token reuse), so its tokens stop at once. */
   onGrantRevoked?: (grantId: string) => void;
 }
@@ -89,7 +92,11 @@ export async function registerAuthServer(app: FastifyInstance, options: AuthServ
     options.fetch,
   );
 
-  await app.register(mountProvider, { provider });
+  await app.register(mountProvider, {
+    provider,
+    ephemeral: options.ephemeral,
+    ...(options.registrationLimit ? { registrationLimit: options.registrationLimit } : {}),
+  });
   await app.register(interactionRoutes, {
     provider,
     entra,

@@ -1,14 +1,34 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type Provider from 'oidc-provider';
+import type { EphemeralStore } from '../storage/contract.js';
 import { AUTH_SERVER_ROUTES } from './provider.js';
+import {
+  DEFAULT_REGISTRATION_LIMIT,
+  type RegistrationLimit,
+  registrationLimiter,
+} from './registration-limit.js';
 
 /**
  * Serves oidc-provider's endpoints from the Fastify app. Their bodies are left unread for
  * oidc-provider to parse, except registration, which is adjusted first (see registrationDefaults).
  */
-export async function mountProvider(app: FastifyInstance, options: { provider: Provider }) {
+export async function mountProvider(
+  app: FastifyInstance,
+  options: { provider: Provider; ephemeral: EphemeralStore; registrationLimit?: RegistrationLimit },
+) {
   const callback = options.provider.callback();
+  const withinRegistrationLimit = registrationLimiter(
+    options.ephemeral,
+    options.registrationLimit ?? DEFAULT_REGISTRATION_LIMIT,
+  );
   const forward = async (request: FastifyRequest, reply: FastifyReply) => {
+    if (
+      request.method === 'POST' &&
+      request.routeOptions.url === AUTH_SERVER_ROUTES.registration &&
+      !(await withinRegistrationLimit(request, reply))
+    ) {
+      return reply;
+    }
     reply.hijack();
     await callback(request.raw, reply.raw);
   };

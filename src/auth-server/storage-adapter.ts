@@ -44,12 +44,14 @@ class StorageAdapter implements Adapter {
     const lifetime = this.#model === 'Client' && expiresIn === undefined ? CLIENT_IDLE_SECONDS : expiresIn;
     await this.#store.upsert(this.#model, id, payload, lifetime);
     const clientId = payload.clientId;
-    if (CLIENT_ACTIVITY_MODELS.has(this.#model) && typeof clientId === 'string') await this.#extendClient(clientId);
+    if (CLIENT_ACTIVITY_MODELS.has(this.#model) && typeof clientId === 'string')
+      await this.#extendClient(clientId);
   }
 
   async #extendClient(clientId: string): Promise<void> {
     const client = await this.#store.find('Client', clientId);
-    if (client !== undefined) await this.#store.upsert('Client', clientId, client.payload, CLIENT_IDLE_SECONDS);
+    if (client !== undefined)
+      await this.#store.upsert('Client', clientId, client.payload, CLIENT_IDLE_SECONDS);
   }
 
   async find(id: string): Promise<OAuthModelPayload | undefined> {

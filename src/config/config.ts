@@ -32,6 +32,7 @@ export interface GatehouseConfig {
     /** MCP_AZURE_REDIRECT_URIS: the patterns registered redirect URIs must match; undefined = no allow-list. */
     readonly redirectUriPatterns: readonly string[] | undefined;
     readonly accessTokenTtlSeconds: number;
+    readonly registrationsPerHour: number;
     readonly refreshTokenTtlSeconds: number;
   };
   readonly mcp: {

@@ -69,6 +69,7 @@ export function loadConfig(options: LoadOptions = {}): GatehouseConfig {
   const clientSecret = read('MCP_AZURE_CLIENT_SECRET');
   const redirectUriPatterns = read('MCP_AZURE_REDIRECT_URIS');
   const accessTokenTtl = read('GATEHOUSE_ACCESS_TOKEN_TTL') ?? 900;
+  const registrationsPerHour = read('GATEHOUSE_REGISTRATIONS_PER_HOUR') ?? 20;
   const refreshTokenTtl = read('GATEHOUSE_REFRESH_TOKEN_TTL') ?? 30 * 24 * 3600;
   const clockSkew = read('MCP_AZURE_CLOCK_SKEW') ?? 300;
   const tokenCacheTtl = read('MCP_AZURE_TOKEN_CACHE_TTL') ?? 300;
@@ -206,6 +207,7 @@ export function loadConfig(options: LoadOptions = {}): GatehouseConfig {
       clientSecret,
       redirectUriPatterns,
       accessTokenTtlSeconds: accessTokenTtl,
+      registrationsPerHour,
       refreshTokenTtlSeconds: refreshTokenTtl,
     },
     mcp: { sessionMode, sessionTtlMs: sessionTtl * 1000, responseMode, allowedOrigins },

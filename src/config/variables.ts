@@ -247,6 +247,13 @@ export const VARIABLES = {
       "Client secret of the Gatehouse API app (the secret's Value, not its ID). With it Gatehouse is the authorization server MCP clients sign in through, federating the sign-in to Entra ID.",
     parse: stringValue,
   },
+  GATEHOUSE_REGISTRATIONS_PER_HOUR: {
+    name: 'GATEHOUSE_REGISTRATIONS_PER_HOUR',
+    description:
+      'Dynamic client registrations one IP address may make per hour (registration is open to anyone); past it, 429.',
+    defaultText: '20',
+    parse: integerValue(1, 100_000),
+  },
   GATEHOUSE_ACCESS_TOKEN_TTL: {
     name: 'GATEHOUSE_ACCESS_TOKEN_TTL',
     description:

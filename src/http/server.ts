@@ -90,6 +90,7 @@ export async function startGatehouse(
             entraTokens: createSecretBox(master, 'gatehouse/entra-tokens'),
             masterSecret: master.value,
             onGrantRevoked: grantRevoked,
+            registrationLimit: { perWindow: config.auth.registrationsPerHour, windowMs: 60 * 60 * 1000 },
             ...(options.fetch ? { fetch: options.fetch } : {}),
           }
         : undefined;
