@@ -56,6 +56,7 @@ export async function registerAuthServer(app: FastifyInstance, options: AuthServ
       refreshTokenTtlSeconds: config.auth.refreshTokenTtlSeconds,
       cookieKeys: [derive('cookies')],
       secureCookies: issuer.startsWith('https:'),
+      clients: config.clients,
       redirectUriPatterns: config.auth.redirectUriPatterns,
     },
     options.signingKeys,

@@ -17,6 +17,8 @@ export interface AuthServerSettings {
   cookieKeys: readonly string[];
   /** Whether cookies need HTTPS (the issuer is https). */
   secureCookies: boolean;
+  /** Clients registered in advance (RFC 7591 metadata); they never expire. */
+  clients: readonly Readonly<Record<string, unknown>>[];
   /** MCP_AZURE_REDIRECT_URIS: patterns every registered redirect URI must match (none: no allow-list). */
   redirectUriPatterns?: readonly string[] | undefined;
 }
@@ -63,6 +65,7 @@ export async function createProvider(
   }) satisfies RedirectPattern[];
   const provider = new Provider(settings.issuer, {
     adapter: hooks.adapter as never,
+    clients: settings.clients.map((client) => ({ token_endpoint_auth_method: 'none', ...client })) as never,
     jwks: jwks as never,
     cookies: {
       keys: [...settings.cookieKeys],

@@ -62,6 +62,8 @@ export interface GatehouseConfig {
     readonly level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
     readonly format: 'json' | 'pretty';
   };
+  /** OAuth clients registered in advance (the config file's "clients" section), as RFC 7591 metadata. */
+  readonly clients: readonly Readonly<Record<string, unknown>>[];
   /** Per-tool requirements from the config file's "tools" section (built-in defaults apply otherwise). */
   readonly toolPolicies: Readonly<Record<string, ToolPolicySetting>>;
   /** Where each setting came from, for the start-up summary: variable name → 'env' | 'file' | 'default'. */

@@ -25,7 +25,9 @@ export function loadConfig(options: LoadOptions = {}): GatehouseConfig {
   const sources: Record<string, 'env' | 'file' | 'default'> = {};
 
   const configFile = env.GATEHOUSE_CONFIG_FILE?.trim() || undefined;
-  const file = configFile ? readConfigFile(path.resolve(cwd, configFile), problems) : { env: {}, tools: {} };
+  const file = configFile
+    ? readConfigFile(path.resolve(cwd, configFile), problems)
+    : { env: {}, tools: {}, clients: [] };
   const fileEnv = file.env;
 
   function read<N extends VariableName>(name: N): VariableValue<N> | undefined {
@@ -221,6 +223,7 @@ export function loadConfig(options: LoadOptions = {}): GatehouseConfig {
     secrets: { jwtSigningKey, encryptionKey, dataDir: path.resolve(cwd, dataDir) },
     log: { level: logLevel, format: logFormat },
     toolPolicies: file.tools,
+    clients: file.clients,
     sources,
     configFile,
   };
@@ -230,6 +233,7 @@ export function loadConfig(options: LoadOptions = {}): GatehouseConfig {
 interface ConfigFile {
   env: Record<string, string>;
   tools: Record<string, ToolPolicySetting>;
+  clients: Record<string, unknown>[];
 }
 
 const LOGICAL_SCOPES = {
@@ -240,7 +244,7 @@ const LOGICAL_SCOPES = {
 } as const;
 
 function readConfigFile(file: string, problems: string[]): ConfigFile {
-  const result: ConfigFile = { env: {}, tools: {} };
+  const result: ConfigFile = { env: {}, tools: {}, clients: [] };
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -263,11 +267,24 @@ function readConfigFile(file: string, problems: string[]): ConfigFile {
     );
     return result;
   }
-  const { env, tools, ...unknown } = data as { env?: unknown; tools?: unknown };
-  for (const key of Object.keys(unknown))
+  const { env, tools, clients, ...unknown } = data as { env?: unknown; tools?: unknown; clients?: unknown };
+  for (const key of Object.keys(unknown)) {
     problems.push(
-      `GATEHOUSE_CONFIG_FILE: "${key}" in ${file} is not a section Gatehouse reads (it reads "env" and "tools").`,
+      `GATEHOUSE_CONFIG_FILE: "${key}" in ${file} is not a section Gatehouse reads (it reads "env", "tools" and "clients").`,
     );
+  }
+  if (clients !== undefined) {
+    if (!Array.isArray(clients))
+      problems.push(`GATEHOUSE_CONFIG_FILE: "clients" in ${file} must be an array of client registrations.`);
+    else {
+      clients.forEach((client, index) => {
+        const problem = clientProblem(client);
+        if (problem !== undefined)
+          problems.push(`GATEHOUSE_CONFIG_FILE: clients[${index}] in ${file}: ${problem}.`);
+        else result.clients.push(client as Record<string, unknown>);
+      });
+    }
+  }
   if (env !== undefined) {
     if (!isPlainObject(env))
       problems.push(`GATEHOUSE_CONFIG_FILE: "env" in ${file} must be an object of variable names to values.`);
@@ -320,6 +337,21 @@ function toolPolicySetting(value: unknown): ToolPolicySetting | string {
     logical.push(key);
   }
   return { roles, scopes: logical };
+}
+
+/** A pre-registered client needs an id and redirect URIs; the rest is RFC 7591 metadata oidc-provider validates. */
+function clientProblem(client: unknown): string | undefined {
+  if (!isPlainObject(client)) return 'must be an object of client metadata (RFC 7591)';
+  if (typeof client.client_id !== 'string' || client.client_id === '') return '"client_id" is required';
+  const redirects = client.redirect_uris;
+  if (
+    !Array.isArray(redirects) ||
+    redirects.length === 0 ||
+    !redirects.every((uri) => typeof uri === 'string')
+  ) {
+    return '"redirect_uris" must be a non-empty array of URLs';
+  }
+  return undefined;
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {

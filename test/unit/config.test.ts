@@ -171,6 +171,23 @@ describe('configuration', () => {
     );
   });
 
+  it('reads pre-registered OAuth clients from the "clients" section, and explains a bad one', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'gh-config-'));
+    const file = path.join(dir, 'clients.json');
+    const client = { client_id: 'team-cli', redirect_uris: ['http://127.0.0.1:7443/callback'] };
+    writeFileSync(file, JSON.stringify({ clients: [client] }));
+    expect(loadConfig({ env: { GATEHOUSE_CONFIG_FILE: file } }).clients).toEqual([client]);
+    writeFileSync(
+      file,
+      JSON.stringify({ clients: [{ client_id: 'x' }, { redirect_uris: ['http://127.0.0.1/cb'] }] }),
+    );
+    const message = problemsOf({ GATEHOUSE_CONFIG_FILE: file });
+    expect(message).toContain('clients[0]');
+    expect(message).toContain('"redirect_uris" must be a non-empty array of URLs');
+    expect(message).toContain('clients[1]');
+    expect(message).toContain('"client_id" is required');
+  });
+
   it('reads per-tool requirements from the "tools" section of the config file, and explains mistakes', () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'gh-config-'));
     const file = path.join(dir, 'tools.json');
