@@ -71,9 +71,8 @@ export async function registerAuthServer(app: FastifyInstance, options: AuthServ
       accessTokenClaims: async (accountId) => {
         const user = await options.durable.users.findById(accountId);
         if (user === undefined) return {};
-        const session = await options.ephemeral.get(`entra-session:${accountId}`);
-        const { roles = [], groups = [] } =
-          session === undefined ? {} : (JSON.parse(session) as { roles?: string[]; groups?: string[] });
+        const session = await options.durable.entraSessions.find(accountId);
+        const { roles = [], groups = [] } = session ?? {};
         return { tid: user.tenantId, oid: user.objectId, roles, groups };
       },
     },

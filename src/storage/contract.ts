@@ -195,6 +195,7 @@ export interface DurableStore {
   readonly notes: NoteRepository;
   readonly memberships: MembershipRepository;
   readonly signingKeys: SigningKeyRepository;
+  readonly entraSessions: EntraSessionRepository;
   readonly oauthModels: OAuthModelRepository;
   /** The short-lived keyed state kept in this database (used when no Redis is configured). */
   readonly ephemeral: EphemeralStore;
@@ -229,4 +230,30 @@ export interface EphemeralStore {
   /** Extends a live key's TTL; false when the key is absent. */
   touch(key: string, ttlMs: number): Promise<boolean>;
   close(): Promise<void>;
+}
+
+/**
+ * What Gatehouse keeps of a user's last sign-in at Entra ID: the Entra tokens, sealed (encrypted
+ * and bound to the user id) by the caller, and the app roles and groups the sign-in carried.
+ */
+export interface EntraSessionRecord {
+  userId: string;
+  /** The sealed Entra tokens (src/tokens/secret-box.ts); opaque to storage. */
+  sealedTokens: string;
+  roles: string[];
+  groups: string[];
+  updatedAt: Date;
+}
+
+export interface EntraSessionRepository {
+  /** Replaces the user's session (one per user). */
+  save(input: {
+    userId: string;
+    sealedTokens: string;
+    roles: readonly string[];
+    groups: readonly string[];
+  }): Promise<void>;
+  find(userId: string): Promise<EntraSessionRecord | undefined>;
+  /** True when a session was deleted. */
+  delete(userId: string): Promise<boolean>;
 }

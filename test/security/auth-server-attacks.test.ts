@@ -30,7 +30,8 @@ const WEB_REDIRECT = 'https://app.example.com/oauth/callback';
 let f: OAuthFixture;
 let base: string;
 beforeAll(async () => {
-  f = await startOAuthFixture();
+  // Dozens of registrations from one address: lift the per-IP budget (tested in registration-limit.test.ts).
+  f = await startOAuthFixture({ GATEHOUSE_REGISTRATIONS_PER_HOUR: '100000' });
   base = f.config.server.baseUrl;
 });
 afterAll(async () => {
@@ -574,6 +575,7 @@ describe('MCP_AZURE_REDIRECT_URIS', () => {
   let g: OAuthFixture;
   beforeAll(async () => {
     g = await startOAuthFixture({
+      GATEHOUSE_REGISTRATIONS_PER_HOUR: '100000',
       MCP_AZURE_REDIRECT_URIS: 'http://127.0.0.1:*/callback,https://*.example.com/oauth/callback',
     });
   });

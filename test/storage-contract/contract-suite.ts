@@ -193,6 +193,41 @@ export function describeDurableContract(name: string, target: DurableTarget): vo
       const newUser = () => store.users.upsert({ tenantId, objectId: randomUUID() });
       afterAll(() => opened.dispose());
 
+      it('keeps one Entra session per user: saved, replaced, found, deleted, never another user’s', async () => {
+        const alice = await newUser();
+        const bob = await newUser();
+        expect(await store.entraSessions.find(alice.id)).toBeUndefined();
+        await store.entraSessions.save({
+          userId: alice.id,
+          sealedTokens: 'v1.k.iv.first',
+          roles: ['admin'],
+          groups: ['g1', 'g2'],
+        });
+        await store.entraSessions.save({
+          userId: bob.id,
+          sealedTokens: 'v1.k.iv.bob',
+          roles: [],
+          groups: [],
+        });
+        await store.entraSessions.save({
+          userId: alice.id,
+          sealedTokens: 'v1.k.iv.second',
+          roles: ['user'],
+          groups: [],
+        });
+        expect(await store.entraSessions.find(alice.id)).toMatchObject({
+          userId: alice.id,
+          sealedTokens: 'v1.k.iv.second',
+          roles: ['user'],
+          groups: [],
+        });
+        expect((await store.entraSessions.find(alice.id))?.updatedAt).toBeInstanceOf(Date);
+        expect(await store.entraSessions.delete(alice.id)).toBe(true);
+        expect(await store.entraSessions.delete(alice.id)).toBe(false);
+        expect(await store.entraSessions.find(alice.id)).toBeUndefined();
+        expect(await store.entraSessions.find(bob.id)).toMatchObject({ sealedTokens: 'v1.k.iv.bob' });
+      });
+
       it('names its backend and answers ping', async () => {
         expect(['sqlite', 'postgres']).toContain(store.backend);
         await expect(store.ping()).resolves.toBeUndefined();

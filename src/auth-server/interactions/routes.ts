@@ -27,7 +27,6 @@ export interface InteractionOptions {
 
 const LOGIN_STATE_TTL_MS = 10 * 60 * 1000;
 const DECISION_TTL_MS = 90 * 24 * 60 * 60 * 1000;
-const ENTRA_SESSION_TTL_MS = 90 * 24 * 60 * 60 * 1000;
 
 /**
  * The interactions of the authorization server: the consent page first (so that no sign-in at
@@ -285,11 +284,12 @@ export async function interactionRoutes(app: FastifyInstance, options: Interacti
       }),
       user.id,
     );
-    await ephemeral.set(
-      `entra-session:${user.id}`,
-      JSON.stringify({ roles: signIn.roles, groups: signIn.groups, tokens: sealed }),
-      ENTRA_SESSION_TTL_MS,
-    );
+    await options.durable.entraSessions.save({
+      userId: user.id,
+      sealedTokens: sealed,
+      roles: signIn.roles,
+      groups: signIn.groups,
+    });
     return user.id;
   }
 }

@@ -1,6 +1,7 @@
 import { type Migration, sql } from 'kysely';
 import type { DurableStore } from '../contract.js';
 import { attempt, type SqlBackend } from './backend.js';
+import { createEntraSessionRepository } from './entra-session-repository.js';
 import { createKvEphemeralStore } from './kv-ephemeral-store.js';
 import { createMembershipRepository } from './membership-repository.js';
 import { migrateToLatest } from './migrate.js';
@@ -26,6 +27,7 @@ export function createSqlDurableStore(
     notes: createNoteRepository(backend),
     memberships: createMembershipRepository(backend),
     signingKeys: createSigningKeyRepository(backend),
+    entraSessions: createEntraSessionRepository(backend),
     oauthModels,
     ephemeral,
     close: () => {

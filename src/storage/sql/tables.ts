@@ -68,6 +68,15 @@ export interface OAuthModelsTable {
   expires_at: NullableEpochMsColumn;
 }
 
+export interface EntraSessionsTable {
+  user_id: string;
+  sealed_tokens: string;
+  /** JSON arrays of strings. */
+  roles: string;
+  groups: string;
+  updated_at: EpochMsColumn;
+}
+
 export interface KvTable {
   key: string;
   value: string;
@@ -80,6 +89,7 @@ export interface Tables {
   memberships: MembershipsTable;
   signing_keys: SigningKeysTable;
   oauth_models: OAuthModelsTable;
+  entra_sessions: EntraSessionsTable;
   kv: KvTable;
 }
 
