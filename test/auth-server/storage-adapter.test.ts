@@ -248,7 +248,10 @@ describe('oidc-provider storage adapter (sqlite)', () => {
       const clients = factory('Client');
       const grants = factory('Grant');
       const before = Date.now();
-      await clients.upsert('idle-client', { client_id: 'idle-client', redirect_uris: ['http://127.0.0.1:5555/cb'] });
+      await clients.upsert('idle-client', {
+        client_id: 'idle-client',
+        redirect_uris: ['http://127.0.0.1:5555/cb'],
+      });
       const registered = await store.oauthModels.find('Client', 'idle-client');
       const idleMs = CLIENT_IDLE_SECONDS * 1000;
       expect(registered?.expiresAt?.getTime()).toBeGreaterThanOrEqual(before + idleMs - 1000);
@@ -256,7 +259,11 @@ describe('oidc-provider storage adapter (sqlite)', () => {
 
       // Re-registering it as expiring in 1 s, then a grant: the grant brings back the full idle lifetime.
       await store.oauthModels.upsert('Client', 'idle-client', registered!.payload, 1);
-      await grants.upsert('grant-1', { jti: 'grant-1', clientId: 'idle-client', accountId: 'someone', kind: 'Grant' }, 3600);
+      await grants.upsert(
+        'grant-1',
+        { jti: 'grant-1', clientId: 'idle-client', accountId: 'someone', kind: 'Grant' },
+        3600,
+      );
       const extended = await store.oauthModels.find('Client', 'idle-client');
       expect(extended?.expiresAt?.getTime()).toBeGreaterThan(Date.now() + idleMs - 60_000);
 

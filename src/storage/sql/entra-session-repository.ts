@@ -18,14 +18,12 @@ export function createEntraSessionRepository(backend: SqlBackend): EntraSessionR
           .insertInto('entra_sessions')
           .values(row)
           .onConflict((conflict) =>
-            conflict
-              .column('user_id')
-              .doUpdateSet({
-                sealed_tokens: row.sealed_tokens,
-                roles: row.roles,
-                groups: row.groups,
-                updated_at: row.updated_at,
-              }),
+            conflict.column('user_id').doUpdateSet({
+              sealed_tokens: row.sealed_tokens,
+              roles: row.roles,
+              groups: row.groups,
+              updated_at: row.updated_at,
+            }),
           )
           .execute();
       }),
