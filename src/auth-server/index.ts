@@ -95,6 +95,7 @@ export async function registerAuthServer(app: FastifyInstance, options: AuthServ
   await app.register(mountProvider, {
     provider,
     ephemeral: options.ephemeral,
+    defaultScope: `${names.discover} ${names.toolsExecute}`,
     ...(options.registrationLimit ? { registrationLimit: options.registrationLimit } : {}),
   });
   await app.register(interactionRoutes, {

@@ -14,7 +14,13 @@ import {
  */
 export async function mountProvider(
   app: FastifyInstance,
-  options: { provider: Provider; ephemeral: EphemeralStore; registrationLimit?: RegistrationLimit },
+  options: {
+    provider: Provider;
+    ephemeral: EphemeralStore;
+    registrationLimit?: RegistrationLimit;
+    /** Scopes granted when an authorization request names none (OAuth 2.1 lets it omit scope). */
+    defaultScope: string;
+  },
 ) {
   const callback = options.provider.callback();
   const withinRegistrationLimit = registrationLimiter(
@@ -28,6 +34,13 @@ export async function mountProvider(
       !(await withinRegistrationLimit(request, reply))
     ) {
       return reply;
+    }
+    if (request.method === 'GET' && request.routeOptions.url === AUTH_SERVER_ROUTES.authorization) {
+      const url = new URL(request.raw.url ?? '/', 'http://gatehouse.invalid');
+      if (!url.searchParams.has('scope')) {
+        url.searchParams.set('scope', options.defaultScope);
+        request.raw.url = `${url.pathname}${url.search}`;
+      }
     }
     reply.hijack();
     await callback(request.raw, reply.raw);

@@ -95,6 +95,8 @@ export async function createProvider(
     },
     features: {
       devInteractions: { enabled: false },
+      // Not mounted, so not advertised.
+      pushedAuthorizationRequests: { enabled: false },
       registration: { enabled: true },
       revocation: { enabled: true },
       rpInitiatedLogout: { enabled: false },

@@ -75,9 +75,16 @@ export async function interactionRoutes(app: FastifyInstance, options: Interacti
       );
     const accountId = details.session?.accountId;
     if (accountId !== undefined && details.prompt.name === 'consent') {
-      const remembered = await ephemeral.get(decisionKey(accountId, client.clientId));
-      if (remembered === 'deny') return finish(request, reply, denial('You denied this application before.'));
-      if (remembered === 'allow') return finish(request, reply, await grantResult(details, accountId));
+      const remembered = await rememberedDecision(accountId, client.clientId);
+      if (remembered?.decision === 'deny')
+        return finish(request, reply, denial('You denied this application before.'));
+      // An earlier approval covers this request only if it asks for nothing more than was approved.
+      if (
+        remembered?.decision === 'allow' &&
+        requestedScopes(details).every((scope) => remembered.scopes.includes(scope))
+      ) {
+        return finish(request, reply, await grantResult(details, accountId));
+      }
     }
     const browserValue = request.cookies[CSRF_COOKIE] ?? csrf.newBrowserValue();
     reply.setCookie(CSRF_COOKIE, browserValue, cookieOptions);
@@ -115,12 +122,11 @@ export async function interactionRoutes(app: FastifyInstance, options: Interacti
     const accountId = details.session?.accountId;
     const clientId = String(details.params.client_id);
     if (body.decision !== 'allow') {
-      if (accountId !== undefined)
-        await ephemeral.set(decisionKey(accountId, clientId), 'deny', DECISION_TTL_MS);
+      if (accountId !== undefined) await remember(accountId, clientId, 'deny', []);
       return finish(request, reply, denial('You denied the application access.'));
     }
     if (accountId !== undefined) {
-      await ephemeral.set(decisionKey(accountId, clientId), 'allow', DECISION_TTL_MS);
+      await remember(accountId, clientId, 'allow', requestedScopes(details));
       return finish(request, reply, await grantResult(details, accountId));
     }
     // Only now, after consent, is the sign-in at Entra started: a single-use state bound to this browser.
@@ -204,16 +210,27 @@ export async function interactionRoutes(app: FastifyInstance, options: Interacti
     const outcome = JSON.parse(stored) as { accountId?: string; error?: string; error_description?: string };
     if (outcome.accountId === undefined)
       return finish(request, reply, { error: outcome.error!, error_description: outcome.error_description! });
-    await ephemeral.set(
-      decisionKey(outcome.accountId, String(details.params.client_id)),
-      'allow',
-      DECISION_TTL_MS,
-    );
+    await remember(outcome.accountId, String(details.params.client_id), 'allow', requestedScopes(details));
     return finish(request, reply, {
       login: { accountId: outcome.accountId },
       ...(await grantResult(details, outcome.accountId)),
     });
   });
+
+  async function remember(accountId: string, clientId: string, decision: 'allow' | 'deny', scopes: string[]) {
+    await ephemeral.set(
+      decisionKey(accountId, clientId),
+      JSON.stringify({ decision, scopes }),
+      DECISION_TTL_MS,
+    );
+  }
+
+  async function rememberedDecision(accountId: string, clientId: string) {
+    const stored = await ephemeral.get(decisionKey(accountId, clientId));
+    return stored === undefined
+      ? undefined
+      : (JSON.parse(stored) as { decision: 'allow' | 'deny'; scopes: string[] });
+  }
 
   async function interaction(request: FastifyRequest, reply: FastifyReply) {
     const { uid } = request.params as { uid: string };
@@ -304,4 +321,10 @@ function decisionKey(accountId: string, clientId: string): string {
 
 function sha256(value: string): string {
   return createHash('sha256').update(value).digest('base64url');
+}
+
+function requestedScopes(details: { params: Record<string, unknown> }): string[] {
+  return String(details.params.scope ?? '')
+    .split(' ')
+    .filter(Boolean);
 }
