@@ -35,9 +35,16 @@ export interface AuthServerOptions {
 export async function registerAuthServer(app: FastifyInstance, options: AuthServerOptions): Promise<void> {
   const { config } = options;
   const entraSettings = config.auth.entra;
-  const clientSecret = config.auth.clientSecret;
-  if (entraSettings === undefined || clientSecret === undefined)
-    throw new Error('the authorization server needs Entra settings and a client secret');
+  const { clientSecret, clientCertificatePath } = config.auth;
+  const credential =
+    clientSecret !== undefined
+      ? { kind: 'secret' as const, secret: clientSecret }
+      : clientCertificatePath !== undefined
+        ? { kind: 'certificate' as const, path: clientCertificatePath }
+        : undefined;
+  if (entraSettings === undefined || credential === undefined) {
+    throw new Error('the authorization server needs Entra settings and a client secret or certificate');
+  }
   const issuer = config.server.baseUrl;
   const resource = `${issuer}/mcp`;
   const names = config.auth.scopeNames;
@@ -85,7 +92,7 @@ export async function registerAuthServer(app: FastifyInstance, options: AuthServ
       authorityHost: entraSettings.authorityHost,
       tenant: entraSettings.tenant,
       clientId: entraSettings.clientId,
-      clientSecret,
+      credential,
       redirectUri: `${issuer}/auth/callback`,
       scopes: resourceScopes,
     },

@@ -27,8 +27,9 @@ export interface GatehouseConfig {
     readonly groupRoles: Readonly<Record<string, readonly string[]>>;
     readonly clockSkewSeconds: number;
     readonly tokenCacheTtlMs: number;
-    /** Set when Gatehouse acts as the authorization server (it can sign users in at Entra). */
+    /** With clientCertificatePath: how Gatehouse authenticates to Entra ID; either makes it the authorization server. */
     readonly clientSecret: string | undefined;
+    readonly clientCertificatePath: string | undefined;
     /** MCP_AZURE_REDIRECT_URIS: the patterns registered redirect URIs must match; undefined = no allow-list. */
     readonly redirectUriPatterns: readonly string[] | undefined;
     readonly accessTokenTtlSeconds: number;
@@ -90,4 +91,12 @@ export interface ToolPolicySetting {
   readonly scopes: readonly ('discover' | 'toolsRead' | 'toolsExecute' | 'chat')[];
   /** Any one of these roles is enough; empty means any admitted caller. */
   readonly roles: readonly string[];
+}
+
+/** Whether Gatehouse is the authorization server MCP clients sign in through (it holds an Entra credential). */
+export function isAuthorizationServer(config: Pick<GatehouseConfig, 'auth'>): boolean {
+  return (
+    config.auth.enabled &&
+    (config.auth.clientSecret !== undefined || config.auth.clientCertificatePath !== undefined)
+  );
 }

@@ -1,3 +1,3 @@
-export type { GatehouseConfig } from './config.js';
+export { type GatehouseConfig, isAuthorizationServer } from './config.js';
 export { type Environment, isLoopbackHost, loadConfig } from './load.js';
 export { redactUrl, VARIABLES } from './variables.js';

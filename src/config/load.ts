@@ -69,6 +69,12 @@ export function loadConfig(options: LoadOptions = {}): GatehouseConfig {
   const allowedTenants = read('MCP_AZURE_ALLOWED_TENANTS');
   const allowedClientApps = read('MCP_AZURE_ALLOWED_CLIENT_APPS');
   const clientSecret = read('MCP_AZURE_CLIENT_SECRET');
+  const clientCertificatePath = read('MCP_AZURE_CLIENT_CERTIFICATE_PATH');
+  if (clientSecret !== undefined && clientCertificatePath !== undefined) {
+    problems.push(
+      'MCP_AZURE_CLIENT_SECRET and MCP_AZURE_CLIENT_CERTIFICATE_PATH are both set: keep the one credential Gatehouse should use with Entra ID.',
+    );
+  }
   const redirectUriPatterns = read('MCP_AZURE_REDIRECT_URIS');
   const accessTokenTtl = read('GATEHOUSE_ACCESS_TOKEN_TTL') ?? 900;
   const registrationsPerHour = read('GATEHOUSE_REGISTRATIONS_PER_HOUR') ?? 20;
@@ -207,6 +213,8 @@ export function loadConfig(options: LoadOptions = {}): GatehouseConfig {
       clockSkewSeconds: clockSkew,
       tokenCacheTtlMs: tokenCacheTtl * 1000,
       clientSecret,
+      clientCertificatePath:
+        clientCertificatePath === undefined ? undefined : path.resolve(cwd, clientCertificatePath),
       redirectUriPatterns,
       accessTokenTtlSeconds: accessTokenTtl,
       registrationsPerHour,

@@ -247,6 +247,13 @@ export const VARIABLES = {
       "Client secret of the Gatehouse API app (the secret's Value, not its ID). With it Gatehouse is the authorization server MCP clients sign in through, federating the sign-in to Entra ID.",
     parse: stringValue,
   },
+  MCP_AZURE_CLIENT_CERTIFICATE_PATH: {
+    name: 'MCP_AZURE_CLIENT_CERTIFICATE_PATH',
+    aliases: ['AZURE_CLIENT_CERTIFICATE_PATH'],
+    description:
+      "Instead of MCP_AZURE_CLIENT_SECRET: a PEM file holding the API app's certificate and its private key (PKCS#8); Gatehouse signs a client assertion (RS256, x5t) for Entra ID with it.",
+    parse: stringValue,
+  },
   GATEHOUSE_REGISTRATIONS_PER_HOUR: {
     name: 'GATEHOUSE_REGISTRATIONS_PER_HOUR',
     description:

@@ -1,11 +1,12 @@
 import * as oidc from 'openid-client';
 import { GatehouseError } from '../errors/index.js';
+import { clientAuthentication, type EntraClientCredential } from './client-credential.js';
 
 export interface EntraAppSettings {
   authorityHost: string;
   tenant: string;
   clientId: string;
-  clientSecret: string;
+  credential: EntraClientCredential;
   /** Where Entra sends the browser back: Gatehouse's /auth/callback. */
   redirectUri: string;
   /** Gatehouse scope names to ask for; sent as {client-id}/{scope}. */
@@ -125,16 +126,18 @@ export class EntraClient {
     const issuer = new URL(`${this.settings.authorityHost}/${this.settings.tenant}/v2.0`);
     const insecure = issuer.protocol === 'http:';
     try {
+      let tokenEndpoint: string | undefined;
       const configuration = await oidc.discovery(
         issuer,
         this.settings.clientId,
         undefined,
-        oidc.ClientSecretPost(this.settings.clientSecret),
+        await clientAuthentication(this.settings.credential, () => tokenEndpoint),
         {
           ...(insecure ? { execute: [oidc.allowInsecureRequests] } : {}),
           timeout: 10,
         },
       );
+      tokenEndpoint = configuration.serverMetadata().token_endpoint;
       if (this.fetchImpl) configuration[oidc.customFetch] = this.fetchImpl as never;
       return configuration;
     } catch (error) {

@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
-import type { GatehouseConfig } from '../config/index.js';
+import { type GatehouseConfig, isAuthorizationServer } from '../config/index.js';
 import type { Caller } from '../identity/caller.js';
 import { developmentCaller } from '../identity/development-caller.js';
 import type { ToolDefinition } from '../mcp/tool.js';
@@ -83,17 +83,16 @@ export async function startGatehouse(
       keyring,
       options.fetch,
     );
-    const authServer =
-      config.auth.enabled && config.auth.clientSecret !== undefined
-        ? {
-            signingKeys: [keyring.current()],
-            entraTokens: createSecretBox(master, 'gatehouse/entra-tokens'),
-            masterSecret: master.value,
-            onGrantRevoked: grantRevoked,
-            registrationLimit: { perWindow: config.auth.registrationsPerHour, windowMs: 60 * 60 * 1000 },
-            ...(options.fetch ? { fetch: options.fetch } : {}),
-          }
-        : undefined;
+    const authServer = isAuthorizationServer(config)
+      ? {
+          signingKeys: [keyring.current()],
+          entraTokens: createSecretBox(master, 'gatehouse/entra-tokens'),
+          masterSecret: master.value,
+          onGrantRevoked: grantRevoked,
+          registrationLimit: { perWindow: config.auth.registrationsPerHour, windowMs: 60 * 60 * 1000 },
+          ...(options.fetch ? { fetch: options.fetch } : {}),
+        }
+      : undefined;
     if (authServer)
       progress(`Authorization server: ${config.server.baseUrl} (sign-in federated to Entra ID)`);
     progress(

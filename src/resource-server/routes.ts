@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { GatehouseConfig } from '../config/index.js';
+import { type GatehouseConfig, isAuthorizationServer } from '../config/index.js';
 import type { GatehouseError } from '../errors/index.js';
 import type { Caller } from '../identity/caller.js';
 import { type ChallengeContext, wwwAuthenticate } from './challenge.js';
@@ -25,14 +25,14 @@ export function challengeContext(config: GatehouseConfig): ChallengeContext | un
  */
 export function scopeAdvertiser(config: GatehouseConfig): (scope: string) => string {
   const entra = config.auth.entra;
-  if (config.auth.clientSecret !== undefined || entra === undefined) return (scope) => scope;
+  if (isAuthorizationServer(config) || entra === undefined) return (scope) => scope;
   return (scope) => `${entra.identifierUri}/${scope}`;
 }
 
 /** The authorization server MCP clients are sent to. */
 export function authorizationServer(config: GatehouseConfig): string {
   const entra = config.auth.entra;
-  if (config.auth.clientSecret !== undefined || entra === undefined) return config.server.baseUrl;
+  if (isAuthorizationServer(config) || entra === undefined) return config.server.baseUrl;
   return `${entra.authorityHost}/${entra.tenant}/v2.0`;
 }
 

@@ -1,0 +1,75 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { UnauthorizedError } from '@modelcontextprotocol/sdk/client/auth.js';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import type { Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type CertifiedKey, createClientCertificate } from '../../dev-entra/index.js';
+import { IDS } from '../dev-entra/helpers.js';
+import {
+  BrowserOAuthProvider,
+  freePort,
+  launchBrowser,
+  type OAuthFixture,
+  startOAuthFixture,
+} from '../helpers/oauth-fixture.js';
+
+// Entra ID client authentication with a certificate (private_key_jwt, RFC 7523; RS256 + x5t as Entra
+// documents) instead of a client secret.
+describe('the Entra leg with a certificate credential', () => {
+  let f: OAuthFixture;
+  let browser: Browser;
+  let certificate: CertifiedKey;
+  beforeAll(async () => {
+    certificate = await createClientCertificate('Gatehouse API');
+    const dir = mkdtempSync(path.join(tmpdir(), 'gatehouse-cert-'));
+    const file = path.join(dir, 'gatehouse-api.pem');
+    writeFileSync(file, `${certificate.pem}\n${certificate.privateKeyPem}\n`, { mode: 0o600 });
+    f = await startOAuthFixture({ MCP_AZURE_CLIENT_SECRET: '', MCP_AZURE_CLIENT_CERTIFICATE_PATH: file });
+    browser = await launchBrowser();
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await f?.close();
+  });
+
+  it('refuses the sign-in while Entra does not know the certificate, with Entra’s error', async () => {
+    const provider = new BrowserOAuthProvider(
+      browser,
+      'bob',
+      `http://127.0.0.1:${await freePort()}/callback`,
+    );
+    const transport = new StreamableHTTPClientTransport(new URL(f.mcpUrl), { authProvider: provider });
+    await expect(new Client({ name: 'cert', version: '1' }).connect(transport)).rejects.toThrow(
+      UnauthorizedError,
+    );
+    const landed = new URL(provider.visited.at(-1)!);
+    expect(landed.searchParams.get('error')).toBe('access_denied');
+    expect(landed.searchParams.get('error_description')).toContain('AADSTS700027');
+    expect(landed.searchParams.get('error_description')).toContain('not registered on application');
+  });
+
+  it('signs in once the certificate is registered on the API app', async () => {
+    f.entra.addClientCertificate(IDS.api, certificate.pem);
+    const provider = new BrowserOAuthProvider(
+      browser,
+      'bob',
+      `http://127.0.0.1:${await freePort()}/callback`,
+    );
+    const transport = new StreamableHTTPClientTransport(new URL(f.mcpUrl), { authProvider: provider });
+    await expect(new Client({ name: 'cert', version: '1' }).connect(transport)).rejects.toThrow(
+      UnauthorizedError,
+    );
+    await transport.finishAuth(provider.code!);
+    const client = new Client({ name: 'cert', version: '1' });
+    await client.connect(new StreamableHTTPClientTransport(new URL(f.mcpUrl), { authProvider: provider }));
+    try {
+      const who = await client.callTool({ name: 'whoami', arguments: {} });
+      expect(who.structuredContent).toMatchObject({ objectId: IDS.bob, authKind: 'gatehouse' });
+    } finally {
+      await client.close();
+    }
+  });
+});
