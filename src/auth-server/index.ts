@@ -1,10 +1,12 @@
 import { hkdfSync } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
+import type Provider from 'oidc-provider';
 import type { GatehouseConfig } from '../config/index.js';
 import { EntraClient } from '../entra/entra-client.js';
 import type { DurableStore, EphemeralStore } from '../storage/contract.js';
 import type { SigningKey } from '../tokens/keyring.js';
 import type { SecretBox } from '../tokens/secret-box.js';
+import { entraSessionKeeper } from './entra-session-refresh.js';
 import { interactionRoutes } from './interactions/routes.js';
 import { mountProvider } from './mount.js';
 import { createProvider } from './provider.js';
@@ -54,6 +56,28 @@ export async function registerAuthServer(app: FastifyInstance, options: AuthServ
       'base64url',
     );
 
+  const entra = new EntraClient(
+    {
+      authorityHost: entraSettings.authorityHost,
+      tenant: entraSettings.tenant,
+      clientId: entraSettings.clientId,
+      credential,
+      redirectUri: `${issuer}/auth/callback`,
+      scopes: resourceScopes,
+    },
+    options.fetch,
+  );
+  // The keeper needs the provider (to end a grant) and the provider's hooks need the keeper.
+  let providerRef: Provider | undefined;
+  const keeper = entraSessionKeeper({
+    durable: options.durable,
+    entraTokens: options.entraTokens,
+    entra,
+    provider: () => providerRef!,
+    warn: (error, message) => app.log.warn({ err: error }, message),
+    ...(options.onGrantRevoked ? { onGrantEnded: options.onGrantRevoked } : {}),
+  });
+
   const provider = await createProvider(
     {
       issuer,
@@ -75,9 +99,10 @@ export async function registerAuthServer(app: FastifyInstance, options: AuthServ
           ? undefined
           : { claims: { name: user.displayName, preferred_username: user.preferredUsername } };
       },
-      accessTokenClaims: async (accountId) => {
+      accessTokenClaims: async (accountId, grantId) => {
         const user = await options.durable.users.findById(accountId);
         if (user === undefined) return {};
+        await keeper.keepFresh(accountId, grantId);
         const session = await options.durable.entraSessions.find(accountId);
         const { roles = [], groups = [] } = session ?? {};
         return { tid: user.tenantId, oid: user.objectId, roles, groups };
@@ -85,19 +110,8 @@ export async function registerAuthServer(app: FastifyInstance, options: AuthServ
     },
   );
 
+  providerRef = provider;
   provider.on('grant.revoked', (_ctx: unknown, grantId: string) => options.onGrantRevoked?.(grantId));
-
-  const entra = new EntraClient(
-    {
-      authorityHost: entraSettings.authorityHost,
-      tenant: entraSettings.tenant,
-      clientId: entraSettings.clientId,
-      credential,
-      redirectUri: `${issuer}/auth/callback`,
-      scopes: resourceScopes,
-    },
-    options.fetch,
-  );
 
   await app.register(mountProvider, {
     provider,

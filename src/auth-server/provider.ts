@@ -30,8 +30,8 @@ export interface ProviderHooks {
   ) => unknown;
   /** The account behind an accountId (Gatehouse's user id), or undefined when it is gone. */
   findAccount(accountId: string): Promise<{ claims: Record<string, unknown> } | undefined>;
-  /** Claims added to access tokens for this account (tid, oid, roles). */
-  accessTokenClaims(accountId: string): Promise<Record<string, unknown>>;
+  /** Claims added to access tokens for this account (tid, oid, roles); may refuse the token by throwing. */
+  accessTokenClaims(accountId: string, grantId: string | undefined): Promise<Record<string, unknown>>;
 }
 
 export const AUTH_SERVER_ROUTES = {
@@ -145,7 +145,10 @@ export async function createProvider(
       const { accountId, grantId } = token as { accountId?: string; grantId?: string };
       if (token.kind !== 'AccessToken' || !accountId) return undefined;
       // The grant lets the resource server refuse tokens of a revoked grant before they expire.
-      return { ...(await hooks.accessTokenClaims(accountId)), ...(grantId ? { gh_grant: grantId } : {}) };
+      return {
+        ...(await hooks.accessTokenClaims(accountId, grantId)),
+        ...(grantId ? { gh_grant: grantId } : {}),
+      };
     },
     interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
     renderError: async (ctx, out) => {

@@ -110,7 +110,44 @@ export class EntraClient {
       groups: stringArray(claims.groups ?? access.groups),
       accessToken: tokens.access_token,
       refreshToken: tokens.refresh_token,
-      accessTokenExpiresAt: Math.floor(Date.now() / 1000) + (tokens.expires_in ?? 3600),
+      accessTokenExpiresAt: expiryOf(access, tokens.expires_in),
+    };
+  }
+
+  /**
+   * New Entra tokens from a refresh token. An `invalid_grant` answer (the user's Entra sign-in has
+   * ended: token revoked or expired, user disabled, password reset) is GH_ENTRA_SIGN_IN_ENDED.
+   */
+  async refresh(
+    refreshToken: string,
+  ): Promise<
+    Pick<EntraSignIn, 'accessToken' | 'refreshToken' | 'accessTokenExpiresAt' | 'roles' | 'groups'>
+  > {
+    const configuration = await this.configuration();
+    let tokens: oidc.TokenEndpointResponse;
+    try {
+      tokens = await oidc.refreshTokenGrant(configuration, refreshToken, { scope: this.scopeString() });
+    } catch (error) {
+      if (error instanceof oidc.ResponseBodyError && error.error === 'invalid_grant') {
+        const description = String(error.error_description ?? '').split('\r\n')[0] ?? '';
+        throw new GatehouseError(
+          'GH_ENTRA_SIGN_IN_ENDED',
+          `the Entra ID sign-in behind this grant has ended (${description}); sign in again`,
+        );
+      }
+      throw new GatehouseError(
+        'GH_ENTRA_UNAVAILABLE',
+        `Entra ID could not refresh the sign-in: ${(error as Error).message}`,
+        { cause: error },
+      );
+    }
+    const access = decodePayload(tokens.access_token);
+    return {
+      accessToken: tokens.access_token,
+      refreshToken: tokens.refresh_token ?? refreshToken,
+      accessTokenExpiresAt: expiryOf(access, tokens.expires_in),
+      roles: stringArray(access.roles),
+      groups: stringArray(access.groups),
     };
   }
 
@@ -182,4 +219,9 @@ function decodePayload(jwt: string): Record<string, unknown> {
 
 function stringArray(value: unknown): string[] {
   return Array.isArray(value) ? value.filter((item): item is string => typeof item === 'string') : [];
+}
+
+/** Epoch seconds: the token's own exp when it has one (Entra's clock), else now + expires_in. */
+function expiryOf(payload: Record<string, unknown>, expiresIn: number | undefined): number {
+  return typeof payload.exp === 'number' ? payload.exp : Math.floor(Date.now() / 1000) + (expiresIn ?? 3600);
 }

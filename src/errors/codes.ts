@@ -142,6 +142,11 @@ export const ERROR_CATALOGUE = {
     status: 502,
     summary: "Entra ID's discovery or token endpoint could not be reached.",
   },
+  GH_ENTRA_SIGN_IN_ENDED: {
+    status: 400,
+    summary:
+      "Entra ID refused to refresh the user's sign-in (invalid_grant): the Gatehouse grant built on it is ended.",
+  },
   GH_ENTRA_SIGN_IN_FAILED: {
     status: 400,
     summary: 'Entra ID refused or failed the sign-in; the message carries its AADSTS error.',

@@ -18,6 +18,8 @@ import { freePort } from './ports.js';
 
 export { freePort };
 
+export const TEST_MASTER_SECRET = 'test-signing-secret-0123456789-abcdefghijklmnopqrstuvwxyz';
+
 export const CHROMIUM_ARGS = [
   '--headless',
   '--no-sandbox',
@@ -49,7 +51,7 @@ export async function startOAuthFixture(env: Record<string, string> = {}): Promi
       MCP_AZURE_TENANT_ID: entra.tenantId,
       MCP_AZURE_CLIENT_ID: IDS.api,
       MCP_AZURE_CLIENT_SECRET: IDS.apiSecret,
-      MCP_AZURE_JWT_SIGNING_KEY: 'test-signing-secret-0123456789-abcdefghijklmnopqrstuvwxyz',
+      MCP_AZURE_JWT_SIGNING_KEY: TEST_MASTER_SECRET,
       ...env,
     },
   });
