@@ -1,7 +1,7 @@
 // Shared pieces of the benchmark scenarios: starting pinned servers, checking their answers,
 // driving autocannon, reading a process's CPU time.
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import autocannon from 'autocannon';
 
@@ -135,4 +135,15 @@ export async function emulatorUserToken({ entraUrl, tenant, apiClientId, user, p
   const body = await token.json();
   if (!body.access_token) throw new Error(`no token: ${JSON.stringify(body)}`);
   return body.access_token;
+}
+
+/** Rewrites what stands between `<!-- name:start -->` and `<!-- name:end -->` in a Markdown file. */
+export function replaceBetween(file, name, content) {
+  const text = readFileSync(file, 'utf8');
+  const start = `<!-- ${name}:start -->`;
+  const end = `<!-- ${name}:end -->`;
+  writeFileSync(
+    file,
+    `${text.slice(0, text.indexOf(start) + start.length)}\n${content}\n${text.slice(text.indexOf(end))}`,
+  );
 }

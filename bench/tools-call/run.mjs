@@ -4,11 +4,11 @@
 // emulator) on every request. Every server runs pinned to one core; autocannon runs on the other.
 // Every server gets the same request, Authorization header included.
 // Usage: node bench/tools-call/run.mjs [--duration 10] [--write]
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { cpuMicros, emulatorUserToken, load, round, startServer } from '../lib.mjs';
+import { cpuMicros, emulatorUserToken, load, replaceBetween, round, startServer } from '../lib.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '../..');
@@ -132,13 +132,12 @@ writeFileSync(
   `${JSON.stringify({ date: new Date().toISOString(), node: process.version, duration, results }, null, 2)}\n`,
 );
 
-const gatehouse = (name, c) => byKey(name, c);
 const summary = concurrencies
   .map((c) => {
     const bare = byKey(servers[0].name, c);
     const sdk = byKey(servers[1].name, c);
-    const off = gatehouse(servers[2].name, c);
-    const on = gatehouse(servers[3].name, c);
+    const off = byKey(servers[2].name, c);
+    const on = byKey(servers[3].name, c);
     return (
       `- c=${c}: Gatehouse with auth serves ${round(on.rps / sdk.rps, 1)}× the SDK per-request pattern's throughput ` +
       `(${round(on.rps / bare.rps, 2)}× bare); verifying the token changes throughput by ${round((on.rps / off.rps - 1) * 100)} % ` +
@@ -149,20 +148,6 @@ const summary = concurrencies
 console.log(`\n${summary}`);
 
 if (args.includes('--write')) {
-  const index = path.join(root, 'bench/README.md');
-  const indexText = readFileSync(index, 'utf8');
-  const from = '<!-- summary:start -->';
-  const to = '<!-- summary:end -->';
-  writeFileSync(
-    index,
-    `${indexText.slice(0, indexText.indexOf(from) + from.length)}\n${stamp}\n\n${summary}\n${indexText.slice(indexText.indexOf(to))}`,
-  );
-  const readme = path.join(here, 'README.md');
-  const text = readFileSync(readme, 'utf8');
-  const start = '<!-- results:start -->';
-  const end = '<!-- results:end -->';
-  writeFileSync(
-    readme,
-    `${text.slice(0, text.indexOf(start) + start.length)}\n${stamp}\n\n${table}\n${text.slice(text.indexOf(end))}`,
-  );
+  replaceBetween(path.join(root, 'bench/README.md'), 'summary', `${stamp}\n\n${summary}`);
+  replaceBetween(path.join(here, 'README.md'), 'results', `${stamp}\n\n${table}`);
 }

@@ -1,11 +1,10 @@
-import { hkdfSync } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import type Provider from 'oidc-provider';
 import type { GatehouseConfig } from '../config/index.js';
 import { EntraClient } from '../entra/entra-client.js';
 import type { DurableStore, EphemeralStore } from '../storage/contract.js';
 import type { SigningKey } from '../tokens/keyring.js';
-import type { SecretBox } from '../tokens/secret-box.js';
+import { deriveKey, type SecretBox } from '../tokens/secret-box.js';
 import { entraSessionKeeper } from './entra-session-refresh.js';
 import { interactionRoutes } from './interactions/routes.js';
 import { mountProvider } from './mount.js';
@@ -52,9 +51,7 @@ export async function registerAuthServer(app: FastifyInstance, options: AuthServ
   const names = config.auth.scopeNames;
   const resourceScopes = [names.discover, names.toolsRead, names.toolsExecute, names.chat];
   const derive = (purpose: string) =>
-    Buffer.from(hkdfSync('sha256', options.masterSecret, 'gatehouse auth server', purpose, 32)).toString(
-      'base64url',
-    );
+    deriveKey(options.masterSecret, `gatehouse/${purpose}`).toString('base64url');
 
   const entra = new EntraClient(
     {

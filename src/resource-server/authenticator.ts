@@ -71,13 +71,8 @@ export class Authenticator {
    * the token is not in the cache (then use authenticate). This is the hot path of every request.
    */
   cached(authorization: string | undefined): Caller | undefined {
-    if (
-      authorization === undefined ||
-      authorization.length < 8 ||
-      authorization.slice(0, 7).toLowerCase() !== 'bearer '
-    )
-      return undefined;
-    return this.#cache.get(VerifiedTokenCache.keyOf(authorization.slice(7).trim()));
+    const token = bearerToken(authorization);
+    return token === undefined ? undefined : this.#cache.get(VerifiedTokenCache.keyOf(token));
   }
 
   /** A grant was revoked here: its tokens stop working at once on this instance. */
@@ -112,10 +107,8 @@ export class Authenticator {
       );
     }
     const malformed = "the Authorization header must be 'Bearer <access token>'";
-    if (authorization.length < 8 || authorization.slice(0, 7).toLowerCase() !== 'bearer ') {
-      throw new GatehouseError('GH_AUTH_INVALID_TOKEN', malformed);
-    }
-    const token = authorization.slice(7).trim();
+    const token = bearerToken(authorization);
+    if (token === undefined) throw new GatehouseError('GH_AUTH_INVALID_TOKEN', malformed);
     const key = VerifiedTokenCache.keyOf(token);
     const cached = this.#cache.get(key);
     if (cached !== undefined) return cached;
@@ -242,4 +235,16 @@ export class Authenticator {
 
 function sha256(value: string): Buffer {
   return createHash('sha256').update(value).digest();
+}
+
+/** The token of an `Authorization: Bearer <token>` header (scheme case-insensitive), or undefined. */
+function bearerToken(authorization: string | undefined): string | undefined {
+  if (
+    authorization === undefined ||
+    authorization.length < 8 ||
+    authorization.slice(0, 7).toLowerCase() !== 'bearer '
+  ) {
+    return undefined;
+  }
+  return authorization.slice(7).trim();
 }

@@ -34,8 +34,16 @@ const TAG_BYTES = 16;
 // A fixed salt separates these keys from any other use of the same master secret (RFC 5869 §3.1).
 const SALT = 'gatehouse secret box';
 
+/**
+ * A 256-bit key for one purpose, derived by HKDF-SHA256 from the master secret: the one derivation
+ * behind every secret Gatehouse keeps or signs with (secret boxes, cookie and CSRF keys).
+ */
+export function deriveKey(masterValue: string, purpose: string): Buffer {
+  return Buffer.from(hkdfSync('sha256', masterValue, SALT, purpose, 32));
+}
+
 export function createSecretBox(master: MasterSecret, purpose: SecretPurpose): SecretBox {
-  const key = Buffer.from(hkdfSync('sha256', master.value, SALT, purpose, 32));
+  const key = deriveKey(master.value, purpose);
   // Stored beside each ciphertext so that a wrong key is told apart from a tampered value.
   const keyId = createHmac('sha256', key).update('key id').digest().subarray(0, 6).toString('base64url');
 

@@ -1,6 +1,16 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type DevEntra, loadSeed, type SeedInput, startDevEntra } from '../../dev-entra/index.js';
-import { API_REDIRECT, expectAadstsShape, form, IDS, PASSWORDS, pkce, postToken, signIn } from './helpers.js';
+import {
+  API_REDIRECT,
+  authorizeUrl,
+  expectAadstsShape,
+  form,
+  IDS,
+  PASSWORDS,
+  pkce,
+  postToken,
+  signIn,
+} from './helpers.js';
 
 /** A single-page app: `spa` redirect URIs only, redeemed without a secret, Graph `User.Read` consented. */
 const SPA = {
@@ -51,12 +61,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await Promise.all([entra?.close(), extended?.close()]);
 });
-
-function authorizeUrl(on: DevEntra, params: Record<string, string>): string {
-  const url = new URL(`${on.authority('v1')}/oauth2/v2.0/authorize`);
-  url.search = form({ response_type: 'code', ...params }).toString();
-  return url.toString();
-}
 
 /** Entra's description tail, as the token endpoint and redirected errors carry it. */
 const TAIL =

@@ -3,8 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClientCertificate, type DevEntra, startDevEntra } from '../../dev-entra/index.js';
 import {
   API_REDIRECT,
+  authorizeUrl as authorizeUrlOf,
   expectAadstsShape,
-  form,
   IDS,
   pkce,
   postToken,
@@ -23,9 +23,7 @@ const DAEMON = { client_id: IDS.daemon, client_secret: IDS.daemonSecret };
 const VSCODE_REDIRECT = 'http://127.0.0.1:33418/';
 
 function authorizeUrl(params: Record<string, string>): string {
-  const url = new URL(`${entra.authority('v1')}/oauth2/v2.0/authorize`);
-  url.search = form({ response_type: 'code', ...params }).toString();
-  return url.toString();
+  return authorizeUrlOf(entra, params);
 }
 
 async function code(extra: Record<string, string> = {}) {

@@ -42,6 +42,13 @@ export function form(values: Record<string, string>): URLSearchParams {
   return new URLSearchParams(values);
 }
 
+/** The emulator's v2 authorize URL with these parameters (`response_type=code` unless given). */
+export function authorizeUrl(on: DevEntra, params: Record<string, string>): string {
+  const url = new URL(`${on.authority('v1')}/oauth2/v2.0/authorize`);
+  url.search = form({ response_type: 'code', ...params }).toString();
+  return url.toString();
+}
+
 export function decodePart(token: string, index: 0 | 1): Record<string, unknown> {
   return JSON.parse(Buffer.from(token.split('.')[index]!, 'base64url').toString('utf8')) as Record<
     string,
@@ -97,18 +104,18 @@ export async function userTokenForApi(
   scope = `${IDS.api}/tools.read ${IDS.api}/tools.execute openid profile offline_access`,
 ): Promise<Record<string, unknown>> {
   const { verifier, challenge } = pkce();
-  const url = new URL(`${entra.authority('v1')}/oauth2/v2.0/authorize`);
-  url.search = form({
-    client_id: IDS.api,
-    response_type: 'code',
-    redirect_uri: API_REDIRECT,
-    scope,
-    code_challenge: challenge,
-    code_challenge_method: 'S256',
-    state: 's',
-    prompt: 'login',
-  }).toString();
-  const { location } = await signIn(url.toString(), user);
+  const { location } = await signIn(
+    authorizeUrl(entra, {
+      client_id: IDS.api,
+      redirect_uri: API_REDIRECT,
+      scope,
+      code_challenge: challenge,
+      code_challenge_method: 'S256',
+      state: 's',
+      prompt: 'login',
+    }),
+    user,
+  );
   const { status, body } = await postToken(entra.tokenEndpoint(), {
     grant_type: 'authorization_code',
     client_id: IDS.api,

@@ -1,7 +1,6 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { UnauthorizedError } from '@modelcontextprotocol/sdk/client/auth.js';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { Browser } from 'playwright-core';
@@ -9,8 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type CertifiedKey, createClientCertificate } from '../../dev-entra/index.js';
 import { IDS } from '../dev-entra/helpers.js';
 import {
-  BrowserOAuthProvider,
-  freePort,
+  browserSignIn,
   launchBrowser,
   type OAuthFixture,
   startOAuthFixture,
@@ -36,15 +34,7 @@ describe('the Entra leg with a certificate credential', () => {
   });
 
   it('refuses the sign-in while Entra does not know the certificate, with Entra’s error', async () => {
-    const provider = new BrowserOAuthProvider(
-      browser,
-      'bob',
-      `http://127.0.0.1:${await freePort()}/callback`,
-    );
-    const transport = new StreamableHTTPClientTransport(new URL(f.mcpUrl), { authProvider: provider });
-    await expect(new Client({ name: 'cert', version: '1' }).connect(transport)).rejects.toThrow(
-      UnauthorizedError,
-    );
+    const { provider } = await browserSignIn(f, browser, 'bob');
     const landed = new URL(provider.visited.at(-1)!);
     expect(landed.searchParams.get('error')).toBe('access_denied');
     expect(landed.searchParams.get('error_description')).toContain('AADSTS700027');
@@ -53,15 +43,7 @@ describe('the Entra leg with a certificate credential', () => {
 
   it('signs in once the certificate is registered on the API app', async () => {
     f.entra.addClientCertificate(IDS.api, certificate.pem);
-    const provider = new BrowserOAuthProvider(
-      browser,
-      'bob',
-      `http://127.0.0.1:${await freePort()}/callback`,
-    );
-    const transport = new StreamableHTTPClientTransport(new URL(f.mcpUrl), { authProvider: provider });
-    await expect(new Client({ name: 'cert', version: '1' }).connect(transport)).rejects.toThrow(
-      UnauthorizedError,
-    );
+    const { provider, transport } = await browserSignIn(f, browser, 'bob');
     await transport.finishAuth(provider.code!);
     const client = new Client({ name: 'cert', version: '1' });
     await client.connect(new StreamableHTTPClientTransport(new URL(f.mcpUrl), { authProvider: provider }));

@@ -1,12 +1,9 @@
-import { UnauthorizedError } from '@modelcontextprotocol/sdk/client/auth.js';
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSecretBox } from '../../src/tokens/secret-box.js';
 import {
-  BrowserOAuthProvider,
-  freePort,
+  type BrowserOAuthProvider,
+  browserSignIn,
   launchBrowser,
   type OAuthFixture,
   startOAuthFixture,
@@ -59,15 +56,7 @@ describe('the Entra sign-in behind a grant', () => {
     });
 
   it('is refreshed when about to expire, and its end at Entra ends the Gatehouse grant', async () => {
-    const provider = new BrowserOAuthProvider(
-      browser,
-      'bob',
-      `http://127.0.0.1:${await freePort()}/callback`,
-    );
-    const transport = new StreamableHTTPClientTransport(new URL(f.mcpUrl), { authProvider: provider });
-    await expect(new Client({ name: 'entra-refresh', version: '1' }).connect(transport)).rejects.toThrow(
-      UnauthorizedError,
-    );
+    const { provider, transport } = await browserSignIn(f, browser, 'bob');
     await transport.finishAuth(provider.code!);
     const userId = (await f.gatehouse.stores.durable.users.findByIdentity(
       f.entra.tenantId,

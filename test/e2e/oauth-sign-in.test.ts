@@ -1,12 +1,11 @@
-import { UnauthorizedError } from '@modelcontextprotocol/sdk/client/auth.js';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { IDS } from '../dev-entra/helpers.js';
 import {
-  BrowserOAuthProvider,
-  freePort,
+  type BrowserOAuthProvider,
+  browserSignIn,
   launchBrowser,
   type OAuthFixture,
   startOAuthFixture,
@@ -33,15 +32,7 @@ describe('an MCP client signs in through Gatehouse with a real browser', () => {
   }
 
   it('signs alice in (consent, then Entra), lists tools, and calls whoami and calculate_sum', async () => {
-    const provider = new BrowserOAuthProvider(
-      browser,
-      'alice',
-      `http://127.0.0.1:${await freePort()}/callback`,
-    );
-    const transport = new StreamableHTTPClientTransport(new URL(f.mcpUrl), { authProvider: provider });
-    await expect(new Client({ name: 'gatehouse-e2e', version: '1.0.0' }).connect(transport)).rejects.toThrow(
-      UnauthorizedError,
-    );
+    const { provider, transport } = await browserSignIn(f, browser, 'alice');
     expect(provider.visited[0]).toMatch(new RegExp(`^${f.config.server.baseUrl}/interaction/`));
     expect(provider.visited[1]).toContain(`${f.entra.url}/${f.entra.tenantId}/oauth2/v2.0/authorize`);
     expect(provider.code).toBeTruthy();
@@ -83,11 +74,7 @@ describe('after sign-in: silent refresh, restart, revocation', () => {
   });
 
   async function signIn(user: 'alice' | 'bob'): Promise<BrowserOAuthProvider> {
-    const provider = new BrowserOAuthProvider(browser, user, `http://127.0.0.1:${await freePort()}/callback`);
-    const transport = new StreamableHTTPClientTransport(new URL(f.mcpUrl), { authProvider: provider });
-    await expect(new Client({ name: 'gatehouse-e2e', version: '1.0.0' }).connect(transport)).rejects.toThrow(
-      UnauthorizedError,
-    );
+    const { provider, transport } = await browserSignIn(f, browser, user);
     await transport.finishAuth(provider.code!);
     return provider;
   }

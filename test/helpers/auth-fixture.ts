@@ -2,11 +2,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { type DevEntra, type SeedInput, startDevEntra } from '../../dev-entra/index.js';
-import { loadConfig } from '../../src/config/index.js';
+import { type GatehouseConfig, loadConfig } from '../../src/config/index.js';
 import { createLogger } from '../../src/http/logger.js';
 import { type RunningGatehouse, startGatehouse } from '../../src/http/server.js';
 import { MemoryAuditSink } from '../../src/ops/audit.js';
-import { IDS, pkce, postToken, type SeededUser, signIn } from '../dev-entra/helpers.js';
+import { authorizeUrl, IDS, pkce, postToken, type SeededUser, signIn } from '../dev-entra/helpers.js';
 import { freePort } from './ports.js';
 
 export { IDS };
@@ -33,18 +33,7 @@ export async function startAuthFixture(
 ): Promise<AuthFixture> {
   const entra = await startDevEntra({ port: 0, ...(seed ? { seed } : {}) });
   const dataDir = mkdtempSync(path.join(tmpdir(), 'gatehouse-auth-'));
-  const config = loadConfig({
-    env: {
-      // A real port, so the base URL in metadata and tokens is the one clients reach.
-      PORT: String(await freePort()),
-      GATEHOUSE_DATA_DIR: dataDir,
-      LOG_LEVEL: 'silent',
-      MCP_AZURE_AUTHORITY_HOST: entra.url,
-      MCP_AZURE_TENANT_ID: entra.tenantId,
-      MCP_AZURE_CLIENT_ID: IDS.api,
-      ...env,
-    },
-  });
+  const config = await emulatorBackedConfig(entra, dataDir, env);
   const audit = new MemoryAuditSink();
   const gatehouse = await startGatehouse(config, { logger: createLogger(config), audit });
   const mcpUrl = `${gatehouse.url}/mcp`;
@@ -80,6 +69,26 @@ export async function startAuthFixture(
   };
 }
 
+/** Gatehouse's configuration for a fresh SQLite database, trusting the emulator's tenant and API app. */
+export async function emulatorBackedConfig(
+  entra: DevEntra,
+  dataDir: string,
+  env: Record<string, string> = {},
+): Promise<GatehouseConfig> {
+  return loadConfig({
+    env: {
+      // A real port, so the base URL in metadata and tokens is the one clients reach.
+      PORT: String(await freePort()),
+      GATEHOUSE_DATA_DIR: dataDir,
+      LOG_LEVEL: 'silent',
+      MCP_AZURE_AUTHORITY_HOST: entra.url,
+      MCP_AZURE_TENANT_ID: entra.tenantId,
+      MCP_AZURE_CLIENT_ID: IDS.api,
+      ...env,
+    },
+  });
+}
+
 export const MCP_JSON_HEADERS = {
   'content-type': 'application/json',
   accept: 'application/json, text/event-stream',
@@ -108,18 +117,18 @@ export async function mcpPost(
 export async function vscodeToken(entra: DevEntra, user: SeededUser, scope: string): Promise<string> {
   const redirect = 'http://127.0.0.1:33418/';
   const { verifier, challenge } = pkce();
-  const url = new URL(`${entra.authority('v1')}/oauth2/v2.0/authorize`);
-  url.search = new URLSearchParams({
-    client_id: IDS.vscode,
-    response_type: 'code',
-    redirect_uri: redirect,
-    scope,
-    code_challenge: challenge,
-    code_challenge_method: 'S256',
-    state: 'state',
-    prompt: 'login',
-  }).toString();
-  const { location } = await signIn(url.toString(), user);
+  const { location } = await signIn(
+    authorizeUrl(entra, {
+      client_id: IDS.vscode,
+      redirect_uri: redirect,
+      scope,
+      code_challenge: challenge,
+      code_challenge_method: 'S256',
+      state: 'state',
+      prompt: 'login',
+    }),
+    user,
+  );
   const code = location.searchParams.get('code');
   if (!code) throw new Error(`no code in ${location}`);
   const { status, body } = await postToken(entra.tokenEndpoint('v2'), {

@@ -2,18 +2,22 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type { OAuthClientProvider } from '@modelcontextprotocol/sdk/client/auth.js';
+import { type OAuthClientProvider, UnauthorizedError } from '@modelcontextprotocol/sdk/client/auth.js';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type {
   OAuthClientInformationMixed,
   OAuthClientMetadata,
   OAuthTokens,
 } from '@modelcontextprotocol/sdk/shared/auth.js';
 import { type Browser, chromium, type Page } from 'playwright-core';
+import { expect } from 'vitest';
 import { type DevEntra, startDevEntra } from '../../dev-entra/index.js';
-import { type GatehouseConfig, loadConfig } from '../../src/config/index.js';
+import type { GatehouseConfig } from '../../src/config/index.js';
 import { createLogger } from '../../src/http/logger.js';
 import { type RunningGatehouse, startGatehouse } from '../../src/http/server.js';
 import { IDS, PASSWORDS, type SeededUser } from '../dev-entra/helpers.js';
+import { emulatorBackedConfig } from './auth-fixture.js';
 import { freePort } from './ports.js';
 
 export { freePort };
@@ -42,18 +46,10 @@ export interface OAuthFixture {
 export async function startOAuthFixture(env: Record<string, string> = {}): Promise<OAuthFixture> {
   const entra = await startDevEntra({ port: 0 });
   const dataDir = mkdtempSync(path.join(tmpdir(), 'gatehouse-oauth-'));
-  const config = loadConfig({
-    env: {
-      PORT: String(await freePort()),
-      GATEHOUSE_DATA_DIR: dataDir,
-      LOG_LEVEL: 'silent',
-      MCP_AZURE_AUTHORITY_HOST: entra.url,
-      MCP_AZURE_TENANT_ID: entra.tenantId,
-      MCP_AZURE_CLIENT_ID: IDS.api,
-      MCP_AZURE_CLIENT_SECRET: IDS.apiSecret,
-      MCP_AZURE_JWT_SIGNING_KEY: TEST_MASTER_SECRET,
-      ...env,
-    },
+  const config = await emulatorBackedConfig(entra, dataDir, {
+    MCP_AZURE_CLIENT_SECRET: IDS.apiSecret,
+    MCP_AZURE_JWT_SIGNING_KEY: TEST_MASTER_SECRET,
+    ...env,
   });
   const fixture: OAuthFixture = {
     entra,
@@ -72,6 +68,23 @@ export async function startOAuthFixture(env: Record<string, string> = {}): Promi
     },
   };
   return fixture;
+}
+
+/**
+ * An MCP client's first connection with a BrowserOAuthProvider: refused with 401, it runs the whole
+ * browser sign-in. The provider then holds the code (or the error the browser landed on).
+ */
+export async function browserSignIn(
+  f: OAuthFixture,
+  browser: Browser,
+  user: SeededUser,
+): Promise<{ provider: BrowserOAuthProvider; transport: StreamableHTTPClientTransport }> {
+  const provider = new BrowserOAuthProvider(browser, user, `http://127.0.0.1:${await freePort()}/callback`);
+  const transport = new StreamableHTTPClientTransport(new URL(f.mcpUrl), { authProvider: provider });
+  await expect(new Client({ name: 'gatehouse-e2e', version: '1.0.0' }).connect(transport)).rejects.toThrow(
+    UnauthorizedError,
+  );
+  return { provider, transport };
 }
 
 export async function launchBrowser(): Promise<Browser> {
