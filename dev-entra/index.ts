@@ -4,14 +4,21 @@ import type { AddressInfo } from 'node:net';
 import { EmulatorContext, type ProtocolVersion } from './context.js';
 import { createDevelopmentTls } from './keys/certificates.js';
 import { SigningKeyRing } from './keys/signing-keys.js';
-import { loadSeed, type Seed, type SeedInput, type Switches } from './seed.js';
+import { federatedCredential, loadSeed, type Seed, type SeedInput, type Switches } from './seed.js';
 import { createRequestHandler } from './server.js';
 import { updateSwitches } from './switch-controls.js';
 
 export type { CertifiedKey } from './keys/certificates.js';
 export { createClientCertificate } from './keys/certificates.js';
-export type { Seed, SeedApplication, SeedInput, SeedUser, Switches } from './seed.js';
-export { loadSeed, normalizeSeed } from './seed.js';
+export type {
+  Seed,
+  SeedApplication,
+  SeedFederatedCredential,
+  SeedInput,
+  SeedUser,
+  Switches,
+} from './seed.js';
+export { loadSeed, normalizeSeed, TOKEN_EXCHANGE_AUDIENCE } from './seed.js';
 
 export interface DevEntraOptions {
   /** 0 picks a free port. Default 8001. */
@@ -54,6 +61,14 @@ export interface DevEntra {
   rotateSigningKey(options?: { emergency?: boolean }): Promise<string>;
   /** Registers a certificate (PEM) an app may sign client assertions with. */
   addClientCertificate(appId: string, certificatePem: string): void;
+  /**
+   * Adds a federated identity credential: the app then accepts, as its client assertion, a token
+   * of `issuer` for `subject` with one of `audiences` (default `api://AzureADTokenExchange`).
+   */
+  addFederatedIdentityCredential(
+    appId: string,
+    credential: { name: string; issuer: string; subject: string; audiences?: string[] },
+  ): void;
   close(): Promise<void>;
 }
 
@@ -114,6 +129,8 @@ export async function startDevEntra(options: DevEntraOptions = {}): Promise<DevE
     setClockOffsetSeconds: (seconds) => void updateSwitches(ctx, { clockOffsetSeconds: seconds }),
     rotateSigningKey: (opts) => keys.rotate(opts),
     addClientCertificate: (appId, pem) => ctx.directory.addCertificate(appId, pem),
+    addFederatedIdentityCredential: (appId, credential) =>
+      ctx.directory.addFederatedCredential(appId, federatedCredential(credential, 'federated credential')),
     close: () =>
       new Promise<void>((resolve, reject) => {
         server.close((e) => (e ? reject(e) : resolve()));

@@ -32,6 +32,18 @@ export interface SeedScope {
   value: string;
 }
 
+/**
+ * A federated identity credential (Graph `federatedIdentityCredential`): the app trusts tokens of
+ * an external issuer for this subject and audience as client assertions (workload identity).
+ */
+export interface SeedFederatedCredential {
+  name: string;
+  /** Compared exactly and case-sensitively with the assertion's `iss`, as Entra does. */
+  issuer: string;
+  subject: string;
+  audiences: string[];
+}
+
 export interface SeedAppRole {
   id: string;
   value: string;
@@ -53,6 +65,7 @@ export interface SeedApplication {
   secrets: SeedSecret[];
   /** PEM certificates whose private keys may sign client assertions. */
   certificates: string[];
+  federatedIdentityCredentials: SeedFederatedCredential[];
   redirectUris: { web: string[]; spa: string[]; publicClient: string[] };
   scopes: SeedScope[];
   appRoles: SeedAppRole[];
@@ -88,8 +101,16 @@ export type SeedInput = {
   groups?: SeedGroup[];
   users: (Omit<SeedUser, 'groups' | 'appRoles'> & Partial<Pick<SeedUser, 'groups' | 'appRoles'>>)[];
   applications: (Pick<SeedApplication, 'appId' | 'servicePrincipalId' | 'displayName'> &
-    Partial<Omit<SeedApplication, 'appId' | 'servicePrincipalId' | 'displayName' | 'redirectUris'>> & {
+    Partial<
+      Omit<
+        SeedApplication,
+        'appId' | 'servicePrincipalId' | 'displayName' | 'redirectUris' | 'federatedIdentityCredentials'
+      >
+    > & {
       redirectUris?: Partial<SeedApplication['redirectUris']>;
+      federatedIdentityCredentials?: (Omit<SeedFederatedCredential, 'audiences'> & {
+        audiences?: string[];
+      })[];
     })[];
   switches?: Partial<Switches>;
 };
@@ -117,6 +138,26 @@ function requireGuid(value: unknown, where: string): string {
 function requireString(value: unknown, where: string): string {
   if (typeof value !== 'string' || value === '') throw new SeedError(`${where} must be a non-empty string`);
   return value;
+}
+
+/** The audience Entra's own documentation gives federated credentials (public cloud). */
+export const TOKEN_EXCHANGE_AUDIENCE = 'api://AzureADTokenExchange';
+
+export function federatedCredential(
+  input: Partial<SeedFederatedCredential>,
+  where: string,
+): SeedFederatedCredential {
+  const audiences = input.audiences ?? [TOKEN_EXCHANGE_AUDIENCE];
+  if (!Array.isArray(audiences) || audiences.length !== 1 || typeof audiences[0] !== 'string') {
+    // Entra allows exactly one audience per federated credential.
+    throw new SeedError(`${where}.audiences must hold exactly one audience`);
+  }
+  return {
+    name: requireString(input.name, `${where}.name`),
+    issuer: requireString(input.issuer, `${where}.issuer`),
+    subject: requireString(input.subject, `${where}.subject`),
+    audiences,
+  };
 }
 
 export function loadSeed(source?: SeedInput | string): Seed {
@@ -170,6 +211,9 @@ export function normalizeSeed(input: SeedInput): Seed {
       optionalClaims: { accessToken: [], idToken: [], ...a.optionalClaims },
       secrets: a.secrets ?? [],
       certificates: a.certificates ?? [],
+      federatedIdentityCredentials: (a.federatedIdentityCredentials ?? []).map((f, j) =>
+        federatedCredential(f, `applications[${i}].federatedIdentityCredentials[${j}]`),
+      ),
       redirectUris: { web: [], spa: [], publicClient: [], ...a.redirectUris },
       scopes: a.scopes ?? [],
       appRoles: a.appRoles ?? [],

@@ -8,6 +8,7 @@ import { readBasicCredentials } from '../lib/http.js';
 import type { SeedApplication } from '../seed.js';
 import type { ClientAuthLevel } from '../tokens/access-token.js';
 import { CLIENT_ASSERTION_TYPE, verifyClientAssertion } from './client-assertion.js';
+import { isFederatedAssertion, verifyFederatedAssertion } from './federated-assertion.js';
 
 export interface AuthenticatedClient {
   app: SeedApplication;
@@ -30,7 +31,8 @@ function assertionClientId(assertion: string | null): string | undefined {
 
 /**
  * Identifies and authenticates the client at the token endpoint: secret in the body or HTTP Basic,
- * or a certificate `client_assertion`. Public clients must present neither.
+ * or a `client_assertion`: signed with a registered certificate, or issued by an external identity
+ * provider the app trusts through a federated identity credential. Public clients present neither.
  */
 export async function authenticateClient(
   ctx: EmulatorContext,
@@ -62,6 +64,10 @@ export async function authenticateClient(
       throw new AadstsError(900144, {
         detail: `The request body must contain the following parameter: 'client_assertion_type' with value '${CLIENT_ASSERTION_TYPE}'.`,
       });
+    }
+    if (isFederatedAssertion(app, assertion)) {
+      await verifyFederatedAssertion(ctx, app, assertion);
+      return { app, acr: '2' };
     }
     const segments = new Set([tenantSegment, ctx.tenantId, ctx.seed.tenant.domain]);
     const audiences = [...segments].flatMap((s) => [ctx.tokenEndpoint('v2', s), ctx.tokenEndpoint('v1', s)]);

@@ -1,5 +1,5 @@
 import { createHmac } from 'node:crypto';
-import type { Seed, SeedApplication, SeedUser } from '../seed.js';
+import type { Seed, SeedApplication, SeedFederatedCredential, SeedUser } from '../seed.js';
 
 export const GRAPH_APP_ID = '00000003-0000-0000-c000-000000000000';
 
@@ -9,6 +9,8 @@ export type TenantSegmentKind = 'tenant' | 'common' | 'organizations';
 export class Directory {
   /** Runtime-registered certificates (PEM) per app id, on top of the seed's. */
   private readonly extraCertificates = new Map<string, string[]>();
+  /** Runtime-added federated identity credentials per app id, on top of the seed's. */
+  private readonly extraFederatedCredentials = new Map<string, SeedFederatedCredential[]>();
   /** Keys the pairwise `sub`; fixed per tenant so `sub` is stable across restarts. */
   private readonly pairwiseKey: string;
 
@@ -117,6 +119,17 @@ export class Directory {
     const app = this.app(appId);
     if (!app) throw new Error(`no application ${appId} in the seed`);
     this.extraCertificates.set(app.appId, [...(this.extraCertificates.get(app.appId) ?? []), pem]);
+  }
+
+  federatedCredentials(app: SeedApplication): SeedFederatedCredential[] {
+    return [...app.federatedIdentityCredentials, ...(this.extraFederatedCredentials.get(app.appId) ?? [])];
+  }
+
+  addFederatedCredential(appId: string, credential: SeedFederatedCredential): void {
+    const app = this.app(appId);
+    if (!app) throw new Error(`no application ${appId} in the seed`);
+    const existing = this.extraFederatedCredentials.get(app.appId) ?? [];
+    this.extraFederatedCredentials.set(app.appId, [...existing, credential]);
   }
 
   /** Pairwise subject: stable per user and app, different across apps, like Entra's `sub`. */

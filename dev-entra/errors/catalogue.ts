@@ -37,6 +37,7 @@ export const AADSTS = {
     status: 400,
     message: 'Error validating credentials due to invalid username or password.',
   },
+  50166: { error: 'invalid_request', status: 400, message: 'Request to External OIDC endpoint failed.' },
   54005: {
     error: 'invalid_grant',
     status: 400,
@@ -129,6 +130,21 @@ export const AADSTS = {
     error: 'invalid_grant',
     status: 400,
     message: 'The refresh token has expired due to inactivity.',
+  },
+  700211: {
+    error: 'invalid_client',
+    status: 401,
+    message: 'No matching federated identity record found for presented assertion issuer.',
+  },
+  700212: {
+    error: 'invalid_client',
+    status: 401,
+    message: 'No matching federated identity record found for presented assertion audience.',
+  },
+  700213: {
+    error: 'invalid_client',
+    status: 401,
+    message: 'No matching federated identity record found for presented assertion subject.',
   },
   900144: {
     error: 'invalid_request',
