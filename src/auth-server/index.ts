@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type Provider from 'oidc-provider';
 import type { GatehouseConfig } from '../config/index.js';
+import { checkClientCredential } from '../entra/client-credential.js';
 import { EntraClient } from '../entra/entra-client.js';
 import type { DurableStore, EphemeralStore } from '../storage/contract.js';
 import type { SigningKey } from '../tokens/keyring.js';
@@ -36,16 +37,11 @@ export interface AuthServerOptions {
 export async function registerAuthServer(app: FastifyInstance, options: AuthServerOptions): Promise<void> {
   const { config } = options;
   const entraSettings = config.auth.entra;
-  const { clientSecret, clientCertificatePath } = config.auth;
-  const credential =
-    clientSecret !== undefined
-      ? { kind: 'secret' as const, secret: clientSecret }
-      : clientCertificatePath !== undefined
-        ? { kind: 'certificate' as const, path: clientCertificatePath }
-        : undefined;
+  const credential = config.auth.entraCredential;
   if (entraSettings === undefined || credential === undefined) {
-    throw new Error('the authorization server needs Entra settings and a client secret or certificate');
+    throw new Error('the authorization server needs Entra settings and an Entra credential');
   }
+  checkClientCredential(credential);
   const issuer = config.server.baseUrl;
   const resource = `${issuer}/mcp`;
   const names = config.auth.scopeNames;

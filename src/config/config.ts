@@ -27,9 +27,8 @@ export interface GatehouseConfig {
     readonly groupRoles: Readonly<Record<string, readonly string[]>>;
     readonly clockSkewSeconds: number;
     readonly tokenCacheTtlMs: number;
-    /** With clientCertificatePath: how Gatehouse authenticates to Entra ID; either makes it the authorization server. */
-    readonly clientSecret: string | undefined;
-    readonly clientCertificatePath: string | undefined;
+    /** How Gatehouse authenticates to Entra ID; any credential makes it the authorization server. */
+    readonly entraCredential: EntraCredentialConfig | undefined;
     /** MCP_AZURE_REDIRECT_URIS: the patterns registered redirect URIs must match; undefined = no allow-list. */
     readonly redirectUriPatterns: readonly string[] | undefined;
     readonly accessTokenTtlSeconds: number;
@@ -93,10 +92,16 @@ export interface ToolPolicySetting {
   readonly roles: readonly string[];
 }
 
+/**
+ * How Gatehouse proves to Entra ID that it is the API app: a client secret, a certificate it signs
+ * assertions with, or a federated token (workload identity) read from a file the platform renews.
+ */
+export type EntraCredentialConfig =
+  | { readonly kind: 'secret'; readonly secret: string }
+  | { readonly kind: 'certificate'; readonly path: string }
+  | { readonly kind: 'federated'; readonly tokenFile: string };
+
 /** Whether Gatehouse is the authorization server MCP clients sign in through (it holds an Entra credential). */
 export function isAuthorizationServer(config: Pick<GatehouseConfig, 'auth'>): boolean {
-  return (
-    config.auth.enabled &&
-    (config.auth.clientSecret !== undefined || config.auth.clientCertificatePath !== undefined)
-  );
+  return config.auth.enabled && config.auth.entraCredential !== undefined;
 }

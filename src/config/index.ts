@@ -1,3 +1,3 @@
-export { type GatehouseConfig, isAuthorizationServer } from './config.js';
+export { type EntraCredentialConfig, type GatehouseConfig, isAuthorizationServer } from './config.js';
 export { type Environment, isLoopbackHost, loadConfig } from './load.js';
 export { redactUrl, VARIABLES } from './variables.js';

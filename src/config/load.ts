@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import path from 'node:path';
 import { GatehouseError } from '../errors/index.js';
-import type { GatehouseConfig, ToolPolicySetting } from './config.js';
+import type { EntraCredentialConfig, GatehouseConfig, ToolPolicySetting } from './config.js';
 import { VARIABLES, type VariableName, type VariableValue } from './variables.js';
 
 export type Environment = Readonly<Record<string, string | undefined>>;
@@ -70,11 +70,25 @@ export function loadConfig(options: LoadOptions = {}): GatehouseConfig {
   const allowedClientApps = read('MCP_AZURE_ALLOWED_CLIENT_APPS');
   const clientSecret = read('MCP_AZURE_CLIENT_SECRET');
   const clientCertificatePath = read('MCP_AZURE_CLIENT_CERTIFICATE_PATH');
-  if (clientSecret !== undefined && clientCertificatePath !== undefined) {
+  const federatedTokenFile = read('MCP_AZURE_FEDERATED_TOKEN_FILE');
+  const credentialsSet = [
+    clientSecret === undefined ? undefined : 'MCP_AZURE_CLIENT_SECRET',
+    clientCertificatePath === undefined ? undefined : 'MCP_AZURE_CLIENT_CERTIFICATE_PATH',
+    federatedTokenFile === undefined ? undefined : 'MCP_AZURE_FEDERATED_TOKEN_FILE',
+  ].filter((name) => name !== undefined);
+  if (credentialsSet.length > 1) {
     problems.push(
-      'MCP_AZURE_CLIENT_SECRET and MCP_AZURE_CLIENT_CERTIFICATE_PATH are both set: keep the one credential Gatehouse should use with Entra ID.',
+      `${credentialsSet.join(' and ')} are set together: keep the one credential Gatehouse should use with Entra ID.`,
     );
   }
+  const entraCredential: EntraCredentialConfig | undefined =
+    clientSecret !== undefined
+      ? { kind: 'secret', secret: clientSecret }
+      : clientCertificatePath !== undefined
+        ? { kind: 'certificate', path: path.resolve(cwd, clientCertificatePath) }
+        : federatedTokenFile !== undefined
+          ? { kind: 'federated', tokenFile: path.resolve(cwd, federatedTokenFile) }
+          : undefined;
   const redirectUriPatterns = read('MCP_AZURE_REDIRECT_URIS');
   const accessTokenTtl = read('GATEHOUSE_ACCESS_TOKEN_TTL') ?? 900;
   const registrationsPerHour = read('GATEHOUSE_REGISTRATIONS_PER_HOUR') ?? 20;
@@ -212,9 +226,7 @@ export function loadConfig(options: LoadOptions = {}): GatehouseConfig {
       groupRoles,
       clockSkewSeconds: clockSkew,
       tokenCacheTtlMs: tokenCacheTtl * 1000,
-      clientSecret,
-      clientCertificatePath:
-        clientCertificatePath === undefined ? undefined : path.resolve(cwd, clientCertificatePath),
+      entraCredential,
       redirectUriPatterns,
       accessTokenTtlSeconds: accessTokenTtl,
       registrationsPerHour,

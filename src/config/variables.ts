@@ -254,6 +254,13 @@ export const VARIABLES = {
       "Instead of MCP_AZURE_CLIENT_SECRET: a PEM file holding the API app's certificate and its private key (PKCS#8); Gatehouse signs a client assertion (RS256, x5t) for Entra ID with it.",
     parse: stringValue,
   },
+  MCP_AZURE_FEDERATED_TOKEN_FILE: {
+    name: 'MCP_AZURE_FEDERATED_TOKEN_FILE',
+    aliases: ['AZURE_FEDERATED_TOKEN_FILE'],
+    description:
+      "Instead of MCP_AZURE_CLIENT_SECRET: a file holding a token from an identity provider the API app trusts through a federated identity credential (workload identity: the Kubernetes service-account token AKS projects, a CI job's OIDC token). Read again for every request to Entra ID, so the platform's renewals are picked up.",
+    parse: stringValue,
+  },
   GATEHOUSE_REGISTRATIONS_PER_HOUR: {
     name: 'GATEHOUSE_REGISTRATIONS_PER_HOUR',
     description:

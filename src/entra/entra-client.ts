@@ -1,5 +1,5 @@
 import * as oidc from 'openid-client';
-import { GatehouseError } from '../errors/index.js';
+import { GatehouseError, isGatehouseError } from '../errors/index.js';
 import { clientAuthentication, type EntraClientCredential } from './client-credential.js';
 
 export interface EntraAppSettings {
@@ -197,6 +197,17 @@ function entraFailure(error: unknown): GatehouseError {
       {
         detail: { error: error.error, description: error.error_description },
       },
+    );
+  }
+  // openid-client wraps what the client authentication throws ("something went wrong", with a cause).
+  const own = isGatehouseError(error) ? error : (error as Error | undefined)?.cause;
+  if (isGatehouseError(own) && own.code === 'GH_CONFIG_INVALID') {
+    // Gatehouse's own credential (its file) is at fault: the operator reads why in the log; the
+    // MCP client, which cannot fix it, is not shown server paths.
+    return new GatehouseError(
+      'GH_ENTRA_SIGN_IN_FAILED',
+      "Gatehouse could not authenticate to Entra ID: its credential is not usable right now; the server's log says why.",
+      { cause: own, detail: { problem: own.message } },
     );
   }
   return new GatehouseError(

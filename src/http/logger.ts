@@ -10,7 +10,7 @@ export function createLogger(
     level: config.log.level,
     base: { service: 'gatehouse' },
     redact: {
-      paths: ['req.headers.authorization', 'req.headers.cookie', '*.password', '*.clientSecret'],
+      paths: ['req.headers.authorization', 'req.headers.cookie', '*.password', '*.clientSecret', '*.secret'],
       censor: '[redacted]',
     },
   };

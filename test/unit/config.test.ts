@@ -171,6 +171,35 @@ describe('configuration', () => {
     );
   });
 
+  it('takes one Entra credential: a secret, a certificate or a federated token file (AKS names too)', () => {
+    const app = { MCP_AZURE_TENANT_ID: TENANT, MCP_AZURE_CLIENT_ID: CLIENT };
+    const read = (env: Record<string, string>) =>
+      loadConfig({ env: { ...app, ...env }, cwd: '/srv/gh' }).auth.entraCredential;
+    expect(read({})).toBeUndefined();
+    expect(read({ AZURE_CLIENT_SECRET: 's3cret' })).toEqual({ kind: 'secret', secret: 's3cret' });
+    expect(read({ MCP_AZURE_CLIENT_CERTIFICATE_PATH: 'api.pem' })).toEqual({
+      kind: 'certificate',
+      path: '/srv/gh/api.pem',
+    });
+    // The names the AKS Workload ID webhook sets in the pod.
+    const aks = loadConfig({
+      env: {
+        AZURE_TENANT_ID: TENANT,
+        AZURE_CLIENT_ID: CLIENT,
+        AZURE_FEDERATED_TOKEN_FILE: '/var/run/secrets/azure/tokens/azure-identity-token',
+      },
+    });
+    expect(aks.auth.entraCredential).toEqual({
+      kind: 'federated',
+      tokenFile: '/var/run/secrets/azure/tokens/azure-identity-token',
+    });
+    expect(
+      problemsOf({ ...app, MCP_AZURE_CLIENT_SECRET: 's', MCP_AZURE_FEDERATED_TOKEN_FILE: '/t' }),
+    ).toContain(
+      'MCP_AZURE_CLIENT_SECRET and MCP_AZURE_FEDERATED_TOKEN_FILE are set together: keep the one credential Gatehouse should use with Entra ID.',
+    );
+  });
+
   it('reads pre-registered OAuth clients from the "clients" section, and explains a bad one', () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'gh-config-'));
     const file = path.join(dir, 'clients.json');
