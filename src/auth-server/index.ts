@@ -4,7 +4,7 @@ import type { GatehouseConfig } from '../config/index.js';
 import { checkClientCredential } from '../entra/client-credential.js';
 import { EntraClient } from '../entra/entra-client.js';
 import type { DurableStore, EphemeralStore } from '../storage/contract.js';
-import type { SigningKey } from '../tokens/keyring.js';
+import type { Keyring } from '../tokens/keyring.js';
 import { deriveKey, type SecretBox } from '../tokens/secret-box.js';
 import { entraSessionKeeper } from './entra-session-refresh.js';
 import { interactionRoutes } from './interactions/routes.js';
@@ -17,7 +17,8 @@ export interface AuthServerOptions {
   config: GatehouseConfig;
   durable: DurableStore;
   ephemeral: EphemeralStore;
-  signingKeys: readonly SigningKey[];
+  /** Gatehouse's signing keys: the current one signs, every published one is served at /jwks. */
+  keyring: Keyring;
   /** Seals the Entra tokens kept for each signed-in user. */
   entraTokens: SecretBox;
   /** Secret from which cookie and CSRF keys are derived. */
@@ -83,7 +84,7 @@ export async function registerAuthServer(app: FastifyInstance, options: AuthServ
       clients: config.clients,
       redirectUriPatterns: config.auth.redirectUriPatterns,
     },
-    options.signingKeys,
+    options.keyring,
     {
       adapter: adapterFactory(options.durable.oauthModels),
       findAccount: async (accountId) => {
@@ -108,6 +109,7 @@ export async function registerAuthServer(app: FastifyInstance, options: AuthServ
 
   await app.register(mountProvider, {
     provider,
+    keyring: options.keyring,
     ephemeral: options.ephemeral,
     defaultScope: `${names.discover} ${names.toolsExecute}`,
     ...(options.registrationLimit ? { registrationLimit: options.registrationLimit } : {}),

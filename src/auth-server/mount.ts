@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type Provider from 'oidc-provider';
 import type { EphemeralStore } from '../storage/contract.js';
+import type { Keyring } from '../tokens/keyring.js';
 import { AUTH_SERVER_ROUTES } from './provider.js';
 import {
   DEFAULT_REGISTRATION_LIMIT,
@@ -16,6 +17,8 @@ export async function mountProvider(
   app: FastifyInstance,
   options: {
     provider: Provider;
+    /** Served at the JWKS route: every published key, so rotations show without a restart. */
+    keyring: Keyring;
     ephemeral: EphemeralStore;
     registrationLimit?: RegistrationLimit;
     /** Scopes granted when an authorization request names none (OAuth 2.1 lets it omit scope). */
@@ -67,8 +70,21 @@ export async function mountProvider(
     },
   );
 
+  // oidc-provider would serve the keys it was built with; Gatehouse's keyring has the live set.
+  app.route({
+    method: ['GET', 'OPTIONS'],
+    url: AUTH_SERVER_ROUTES.jwks,
+    handler: async (request, reply) => {
+      reply.header('access-control-allow-origin', '*');
+      if (request.method === 'OPTIONS') {
+        return reply.code(204).header('access-control-allow-methods', 'GET').send();
+      }
+      return reply.type('application/jwk-set+json; charset=utf-8').send(options.keyring.jwks());
+    },
+  });
+
   const paths = [
-    ...Object.values(AUTH_SERVER_ROUTES),
+    ...Object.values(AUTH_SERVER_ROUTES).filter((route) => route !== AUTH_SERVER_ROUTES.jwks),
     `${AUTH_SERVER_ROUTES.authorization}/:uid`,
     `${AUTH_SERVER_ROUTES.registration}/:clientId`,
     '/.well-known/openid-configuration',

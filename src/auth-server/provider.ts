@@ -1,7 +1,7 @@
-import { exportJWK, type JWK } from 'jose';
 import Provider, { errors } from 'oidc-provider';
-import type { SigningKey } from '../tokens/keyring.js';
+import type { Keyring } from '../tokens/keyring.js';
 import { errorPage as pageForError } from './interactions/pages.js';
+import { KeyringSigningKey } from './keyring-signing-key.js';
 import { compileRedirectPattern, type RedirectPattern, redirectUrisProblem } from './redirect-policy.js';
 
 export interface AuthServerSettings {
@@ -53,10 +53,10 @@ export const AUTH_SERVER_ROUTES = {
  */
 export async function createProvider(
   settings: AuthServerSettings,
-  keys: readonly SigningKey[],
+  keyring: Keyring,
   hooks: ProviderHooks,
 ): Promise<Provider> {
-  const jwks = { keys: await Promise.all(keys.map(privateJwk)) };
+  const jwks = { keys: [new KeyringSigningKey(keyring)] };
   const scopes = ['openid', 'offline_access', 'profile', ...settings.scopes];
   const allowList = (settings.redirectUriPatterns ?? []).map((source) => {
     const pattern = compileRedirectPattern(source);
@@ -102,6 +102,8 @@ export async function createProvider(
       rpInitiatedLogout: { enabled: false },
       userinfo: { enabled: true },
       clientIdMetadataDocument: { enabled: true, ack: 'draft-02' },
+      // Signing goes through Gatehouse's keyring (keyring-signing-key.ts), so rotations apply live.
+      externalSigningSupport: { enabled: true, ack: 'experimental-01' },
       resourceIndicators: {
         enabled: true,
         defaultResource: () => settings.resource,
@@ -165,10 +167,6 @@ function invalidRedirectUri(description: string): Error {
   // The class has a fixed description; RFC 7591 §3.2.2 wants the reason, naming the URI.
   Object.assign(error, { error_description: description });
   return error;
-}
-
-async function privateJwk(key: SigningKey): Promise<JWK> {
-  return { ...(await exportJWK(key.privateKey)), kid: key.kid, alg: key.alg, use: 'sig' };
 }
 
 function errorPage(out: Record<string, string>): string {

@@ -42,7 +42,7 @@ export interface AppOptions {
   /** When set, Gatehouse is also the OAuth authorization server MCP clients sign in through. */
   authServer?: Pick<
     AuthServerOptions,
-    'signingKeys' | 'entraTokens' | 'masterSecret' | 'fetch' | 'onGrantRevoked' | 'registrationLimit'
+    'keyring' | 'entraTokens' | 'masterSecret' | 'fetch' | 'onGrantRevoked' | 'registrationLimit'
   >;
 }
 

@@ -85,7 +85,7 @@ export async function startGatehouse(
     );
     const authServer = isAuthorizationServer(config)
       ? {
-          signingKeys: [keyring.current()],
+          keyring,
           entraTokens: createSecretBox(master, 'gatehouse/entra-tokens'),
           masterSecret: master.value,
           onGrantRevoked: grantRevoked,
