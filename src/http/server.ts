@@ -94,7 +94,9 @@ export async function startGatehouse(
         }
       : undefined;
     if (authServer)
-      progress(`Authorization server: ${config.server.baseUrl} (sign-in federated to Entra ID)`);
+      progress(
+        `Authorization server: ${config.server.baseUrl} (sign-in federated to Entra ID with ${credentialText(config)})`,
+      );
     progress(
       config.auth.enabled
         ? `Authentication: Entra ID tenant ${config.auth.entra?.tenant}`
@@ -188,5 +190,20 @@ export async function callerResolver(
       requestId: request.id,
       ip: request.ip,
     });
+  }
+}
+
+/** How the Entra credential is named in the start-up progress (never its value). */
+function credentialText(config: GatehouseConfig): string {
+  const credential = config.auth.entraCredential;
+  switch (credential?.kind) {
+    case 'secret':
+      return 'a client secret';
+    case 'certificate':
+      return `the certificate in ${credential.path}`;
+    case 'federated':
+      return `the federated token in ${credential.tokenFile}`;
+    default:
+      return 'no credential';
   }
 }

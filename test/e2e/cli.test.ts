@@ -117,6 +117,7 @@ describe('gatehouse CLI', () => {
         `The built-in Entra ID emulator (http://127.0.0.1:${entraPort}) signs you in. FOR DEVELOPMENT ONLY`,
       );
       expect(stderr()).toMatch(/alice\s+alice-dev-password\s+admin/);
+      expect(stderr()).toContain('(sign-in federated to Entra ID with a client secret)');
       expect(stderr()).toContain(`claude mcp add gatehouse --transport http ${mcpUrl}`);
       const anonymous = await fetch(mcpUrl, {
         method: 'POST',
