@@ -20,11 +20,14 @@ export function checkClientCredential(credential: EntraClientCredential): void {
 }
 
 /**
- * openid-client's client authentication for the credential: the secret in the body; a federated
- * token as the client assertion, read from its file for every request (platforms renew the file,
- * AKS about hourly); or a client assertion signed with the certificate's key (RS256, `x5t` = the certificate's SHA-1 thumbprint,
- * which Entra uses to find the certificate on the app registration). Entra wants the assertion's
- * `aud` to be its token endpoint (not its issuer, openid-client's default): tokenEndpoint() gives it.
+ * openid-client's client authentication for the credential:
+ * - a secret: in the body;
+ * - a federated token: the client assertion as it is, read from its file for every request
+ *   (platforms renew the file; AKS about hourly);
+ * - a certificate: a client assertion signed with its key (RS256, `x5t` = the certificate's SHA-1
+ *   thumbprint, which Entra uses to find the certificate on the app registration). Entra wants the
+ *   assertion's `aud` to be its token endpoint (not its issuer, openid-client's default):
+ *   tokenEndpoint() gives it.
  */
 export async function clientAuthentication(
   credential: EntraClientCredential,
