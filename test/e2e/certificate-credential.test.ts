@@ -1,8 +1,6 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type CertifiedKey, createClientCertificate } from '../../dev-entra/index.js';
@@ -11,6 +9,7 @@ import {
   browserSignIn,
   launchBrowser,
   type OAuthFixture,
+  signInAndWhoami,
   startOAuthFixture,
 } from '../helpers/oauth-fixture.js';
 
@@ -43,15 +42,9 @@ describe('the Entra leg with a certificate credential', () => {
 
   it('signs in once the certificate is registered on the API app', async () => {
     f.entra.addClientCertificate(IDS.api, certificate.pem);
-    const { provider, transport } = await browserSignIn(f, browser, 'bob');
-    await transport.finishAuth(provider.code!);
-    const client = new Client({ name: 'cert', version: '1' });
-    await client.connect(new StreamableHTTPClientTransport(new URL(f.mcpUrl), { authProvider: provider }));
-    try {
-      const who = await client.callTool({ name: 'whoami', arguments: {} });
-      expect(who.structuredContent).toMatchObject({ objectId: IDS.bob, authKind: 'gatehouse' });
-    } finally {
-      await client.close();
-    }
+    expect(await signInAndWhoami(f, browser, 'bob')).toMatchObject({
+      objectId: IDS.bob,
+      authKind: 'gatehouse',
+    });
   });
 });

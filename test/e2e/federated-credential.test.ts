@@ -1,8 +1,6 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/http/logger.js';
@@ -14,6 +12,7 @@ import {
   browserSignIn,
   launchBrowser,
   type OAuthFixture,
+  signInAndWhoami,
   startOAuthFixture,
   TEST_MASTER_SECRET,
 } from '../helpers/oauth-fixture.js';
@@ -62,16 +61,10 @@ describe('the Entra leg with a federated credential (MCP_AZURE_FEDERATED_TOKEN_F
       issuer: workload.issuer,
       subject: WORKLOAD_SUBJECT,
     });
-    const { provider, transport } = await browserSignIn(f, browser, 'bob');
-    await transport.finishAuth(provider.code!);
-    const client = new Client({ name: 'workload-identity', version: '1' });
-    await client.connect(new StreamableHTTPClientTransport(new URL(f.mcpUrl), { authProvider: provider }));
-    try {
-      const who = await client.callTool({ name: 'whoami', arguments: {} });
-      expect(who.structuredContent).toMatchObject({ objectId: IDS.bob, authKind: 'gatehouse' });
-    } finally {
-      await client.close();
-    }
+    expect(await signInAndWhoami(f, browser, 'bob')).toMatchObject({
+      objectId: IDS.bob,
+      authKind: 'gatehouse',
+    });
   });
 
   it('reads the file again for every request: a renewed token for another subject is refused', async () => {
