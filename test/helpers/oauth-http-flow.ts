@@ -121,17 +121,21 @@ export interface SignInSteps {
   code: string;
 }
 
-/** One browser (a cookie jar) talking to one Gatehouse authorization server. */
+/**
+ * One browser (a cookie jar) talking to one Gatehouse authorization server; `headers` go with every
+ * request (e.g. the X-Forwarded-Proto of a TLS-terminating proxy in front of Gatehouse).
+ */
 export class HttpBrowser {
   constructor(
     readonly baseUrl: string,
     readonly jar = new CookieJar(),
+    readonly headers: Record<string, string> = {},
   ) {}
 
   async get(url: string, jar = this.jar): Promise<Answer> {
     const response = await fetch(new URL(url, this.baseUrl), {
       redirect: 'manual',
-      headers: { cookie: jar.header(new URL(url, this.baseUrl).toString()) },
+      headers: { ...this.headers, cookie: jar.header(new URL(url, this.baseUrl).toString()) },
     });
     jar.store(response);
     return answer(response);
@@ -142,6 +146,7 @@ export class HttpBrowser {
       method: 'POST',
       redirect: 'manual',
       headers: {
+        ...this.headers,
         cookie: jar.header(new URL(url, this.baseUrl).toString()),
         'content-type': 'application/x-www-form-urlencoded',
       },
