@@ -464,6 +464,7 @@ describe('dynamic client registration', () => {
 describe('client ID metadata documents', () => {
   const realFetch = globalThis.fetch;
   const documents = new Map<string, unknown>();
+  const documentFetches = new Map<string, number>();
   let fetchFailure: unknown;
   let privateServer: ReturnType<typeof createServer>;
   let privatePort = 0;
@@ -482,6 +483,7 @@ describe('client ID metadata documents', () => {
     vi.stubGlobal('fetch', async (input: string | URL | Request, init?: RequestInit) => {
       const url = String(input instanceof Request ? input.url : input);
       if (url.startsWith('https://client.example/')) {
+        documentFetches.set(url, (documentFetches.get(url) ?? 0) + 1);
         if (!documents.has(url)) return new Response('not found', { status: 404 });
         return new Response(JSON.stringify(documents.get(url)), {
           headers: { 'content-type': 'application/json' },
@@ -521,6 +523,18 @@ describe('client ID metadata documents', () => {
     const answer = await cimdAuthorize(id);
     expect(answer.status).toBe(303);
     expect(answer.location).toMatch(/^\/interaction\//);
+  });
+
+  it('fetches a document once, then answers from its cache', async () => {
+    const id = 'https://client.example/cached.json';
+    documents.set(id, {
+      client_id: id,
+      client_name: 'Cached client',
+      redirect_uris: ['https://app.example.com/oauth/callback'],
+      token_endpoint_auth_method: 'none',
+    });
+    for (let round = 0; round < 3; round++) expect((await cimdAuthorize(id)).status).toBe(303);
+    expect(documentFetches.get(id)).toBe(1);
   });
 
   it('refuses a document whose client_id differs from its URL', async () => {
