@@ -16,14 +16,20 @@ import { freePort } from '../helpers/ports.js';
 // another site (clickjacking, RFC 6749 §10.13), and behind HTTPS its cookies are `__Host-` cookies,
 // which no subdomain and no plain-HTTP page can plant or overwrite (RFC 6265bis §4.1.3.2).
 
+let f: OAuthFixture;
+beforeAll(async () => {
+  f = await startOAuthFixture();
+});
+afterAll(async () => {
+  await f?.close();
+});
+
 describe('the consent page cannot be framed (clickjacking)', () => {
-  let f: OAuthFixture;
   let browser: Browser;
   let attacker: Server;
   let attackerUrl: string;
   let framed = '';
   beforeAll(async () => {
-    f = await startOAuthFixture();
     browser = await launchBrowser();
     // Another origin on the same site (127.0.0.1, another port), so the browser would send
     // Gatehouse's SameSite=Lax cookies to a framed consent page.
@@ -41,7 +47,6 @@ describe('the consent page cannot be framed (clickjacking)', () => {
   afterAll(async () => {
     attacker?.close();
     await browser?.close();
-    await f?.close();
   });
 
   async function frameOnAttackerPage(url: string) {
@@ -78,19 +83,38 @@ describe('the consent page cannot be framed (clickjacking)', () => {
   });
 });
 
+describe('a consent page loaded twice', () => {
+  it('keeps the first rendering’s form valid (a reload or prefetch does not invalidate it)', async () => {
+    const base = f.config.server.baseUrl;
+    const browser = new HttpBrowser(base);
+    const client = await registerPublicClient(base, 'http://127.0.0.1:47124/callback');
+    const authorize = await browser.get(authorizeUrl(base, client).url);
+    const uid = /\/interaction\/([^/?#]+)/.exec(authorize.location ?? '')?.[1];
+    const first = await browser.get(`/interaction/${uid}`);
+    const second = await browser.get(`/interaction/${uid}`);
+    expect(second.status).toBe(200);
+    const decision = await browser.post(`/interaction/${uid}/decision`, {
+      decision: 'allow',
+      csrf: csrfTokenOf(first.text),
+    });
+    expect(decision.status).toBe(303);
+    expect(decision.location).toMatch(/\/oauth2\/v2\.0\/authorize\?/);
+  });
+});
+
 describe('behind an HTTPS proxy the sign-in cookies are __Host- cookies', () => {
-  let f: OAuthFixture;
+  let proxied: OAuthFixture;
   const publicBase = 'https://gatehouse.example.com';
   beforeAll(async () => {
     // Gatehouse listens on plain HTTP behind a proxy that terminates TLS and says so.
-    f = await startOAuthFixture({ MCP_SERVER_BASE_URL: publicBase });
+    proxied = await startOAuthFixture({ MCP_SERVER_BASE_URL: publicBase });
   });
   afterAll(async () => {
-    await f?.close();
+    await proxied?.close();
   });
 
   it('sets the consent and browser-binding cookies with __Host-, Secure, Path=/ and no Domain', async () => {
-    const listen = `http://127.0.0.1:${f.config.server.port}`;
+    const listen = `http://127.0.0.1:${proxied.config.server.port}`;
     const browser = new HttpBrowser(listen, new CookieJar(), { 'x-forwarded-proto': 'https' });
     const client = await registerPublicClient(listen, 'http://127.0.0.1:47123/callback');
     const { url } = authorizeUrl(listen, client, { resource: `${publicBase}/mcp` });
