@@ -13,7 +13,7 @@ GATEHOUSE_ENCRYPTION_KEY when set) in the configured database.
 
   rotate   Adds a new key that signs from now on. The previous keys stay published, and keep
            verifying the tokens they signed, for ${LONGEST_ACCESS_TOKEN_LIFETIME_MS / 60_000} minutes (the longest access-token lifetime).
-           A running server picks the new key up within 5 minutes, or at once on restart.
+           A running server signs with the new key within 5 minutes (no restart needed).
 
 Run it with the same settings as the server (DATABASE_URL or GATEHOUSE_DATA_DIR, and the secret).`;
 
@@ -37,6 +37,7 @@ export const keysCommand: Command = {
       );
       const { current, stillPublished } = await rotateSigningKeys({ keys: stores.durable.signingKeys, box });
       console.log(`New signing key ${current.kid} (${current.alg}) signs from now on.`);
+      console.log('Running servers sign with it within 5 minutes; no restart is needed.');
       if (stillPublished.length === 0) console.log('No previous key is published.');
       else {
         console.log('Still published, so tokens they signed keep verifying:');
