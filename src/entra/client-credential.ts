@@ -5,16 +5,13 @@ import * as oidc from 'openid-client';
 import type { EntraCredentialConfig } from '../config/index.js';
 import { GatehouseError } from '../errors/index.js';
 
-/** How Gatehouse proves to Entra ID that it is the API app. */
-export type EntraClientCredential = EntraCredentialConfig;
-
 const JWT_BEARER_ASSERTION = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
 
 /**
  * Reads the credential's files once, so that a missing or malformed file stops Gatehouse at start
  * with a message naming the variable, rather than failing the first sign-in.
  */
-export function checkClientCredential(credential: EntraClientCredential): void {
+export function checkClientCredential(credential: EntraCredentialConfig): void {
   if (credential.kind === 'certificate') readPem(credential.path);
   if (credential.kind === 'federated') readFederatedToken(credential.tokenFile, { checkExpiry: false });
 }
@@ -30,7 +27,7 @@ export function checkClientCredential(credential: EntraClientCredential): void {
  *   tokenEndpoint() gives it.
  */
 export async function clientAuthentication(
-  credential: EntraClientCredential,
+  credential: EntraCredentialConfig,
   tokenEndpoint: () => string | undefined,
 ): Promise<oidc.ClientAuth> {
   if (credential.kind === 'secret') return oidc.ClientSecretPost(credential.secret);

@@ -1,12 +1,13 @@
 import * as oidc from 'openid-client';
+import type { EntraCredentialConfig } from '../config/index.js';
 import { GatehouseError, isGatehouseError } from '../errors/index.js';
-import { clientAuthentication, type EntraClientCredential } from './client-credential.js';
+import { clientAuthentication } from './client-credential.js';
 
 export interface EntraAppSettings {
   authorityHost: string;
   tenant: string;
   clientId: string;
-  credential: EntraClientCredential;
+  credential: EntraCredentialConfig;
   /** Where Entra sends the browser back: Gatehouse's /auth/callback. */
   redirectUri: string;
   /** Gatehouse scope names to ask for; sent as {client-id}/{scope}. */

@@ -14,6 +14,7 @@ import {
   startOAuthFixture,
   TEST_MASTER_SECRET,
 } from '../helpers/oauth-fixture.js';
+import { refresh, type Tokens } from '../helpers/oauth-http-flow.js';
 
 const whoami = { jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'whoami', arguments: {} } };
 
@@ -63,20 +64,12 @@ describe('a signing-key rotation reaches the running authorization server', () =
       const running = f.gatehouse.keyring as PersistedKeyring;
       await running.refresh();
 
-      const refresh = async (refreshToken: string) => {
-        const response = await fetch(`${f.config.server.baseUrl}/token`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/x-www-form-urlencoded' },
-          body: new URLSearchParams({
-            grant_type: 'refresh_token',
-            refresh_token: refreshToken,
-            client_id: client.client_id,
-          }),
-        });
-        expect(response.status).toBe(200);
-        return (await response.json()) as { access_token: string; refresh_token: string };
+      const refreshed = async (refreshToken: string) => {
+        const answer = await refresh(f.config.server.baseUrl, client.client_id, refreshToken);
+        expect(answer.status).toBe(200);
+        return answer.json as unknown as Tokens & { refresh_token: string };
       };
-      const second = await refresh(first.refresh_token!);
+      const second = await refreshed(first.refresh_token!);
       expect(kidOf(second.access_token)).toBe(newKid);
       expect((await publishedKids()).sort()).toEqual([oldKid, newKid].sort());
       expect(await callWith(second.access_token)).toBe(200);
@@ -87,7 +80,7 @@ describe('a signing-key rotation reaches the running authorization server', () =
       await running.refresh();
       expect(await publishedKids()).toEqual([newKid]);
       expect(await callWith(first.access_token)).toBe(401);
-      const third = await refresh(second.refresh_token);
+      const third = await refreshed(second.refresh_token);
       expect(kidOf(third.access_token)).toBe(newKid);
       const who = await mcpPost(f.mcpUrl, whoami, third.access_token);
       expect(who.status).toBe(200);

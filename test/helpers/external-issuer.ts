@@ -1,10 +1,11 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
+import { TOKEN_EXCHANGE_AUDIENCE } from '../../dev-entra/index.js';
 
 /** A workload's token as a Kubernetes API server projects it for Entra workload identity. */
 export const WORKLOAD_SUBJECT = 'system:serviceaccount:gatehouse:gatehouse';
-export const TOKEN_EXCHANGE_AUDIENCE = 'api://AzureADTokenExchange';
+export { TOKEN_EXCHANGE_AUDIENCE };
 
 type SigningKey = Awaited<ReturnType<typeof generateKeyPair>>['privateKey'];
 

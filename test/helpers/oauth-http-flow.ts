@@ -243,11 +243,11 @@ export type SignInOptions = AuthorizeOptions & {
   redirectUri?: string;
 };
 
-/** Runs the steps up to Entra's answer: the browser is about to open Gatehouse's /auth/callback. */
-export async function signInToEntraCallback(
+/** Runs the steps up to the consent POST: the browser is about to leave for Entra ID. */
+export async function allowConsent(
   browser: HttpBrowser,
   options: SignInOptions = {},
-): Promise<Omit<SignInSteps, 'callback' | 'redirect' | 'code'>> {
+): Promise<Omit<SignInSteps, 'entraCallback' | 'callback' | 'redirect' | 'code'>> {
   const client =
     options.client ??
     (await registerPublicClient(browser.baseUrl, options.redirectUri ?? 'http://127.0.0.1:47123/callback'));
@@ -261,8 +261,17 @@ export async function signInToEntraCallback(
   const decision = await browser.post(`/interaction/${uid}/decision`, { decision: 'allow', csrf });
   if (decision.status !== 303 || decision.location === undefined)
     throw new Error(`consent did not lead to Entra (${decision.status}): ${decision.text}`);
-  const { location: entraCallback } = await signIn(decision.location, options.user ?? 'alice');
-  return { client, verifier, state, authorize, uid, consent, csrf, decision, entraCallback };
+  return { client, verifier, state, authorize, uid, consent, csrf, decision };
+}
+
+/** Runs the steps up to Entra's answer: the browser is about to open Gatehouse's /auth/callback. */
+export async function signInToEntraCallback(
+  browser: HttpBrowser,
+  options: SignInOptions = {},
+): Promise<Omit<SignInSteps, 'callback' | 'redirect' | 'code'>> {
+  const steps = await allowConsent(browser, options);
+  const { location: entraCallback } = await signIn(steps.decision.location!, options.user ?? 'alice');
+  return { ...steps, entraCallback };
 }
 
 /** Runs register-to-code in one browser, keeping every intermediate response. */

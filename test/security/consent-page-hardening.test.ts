@@ -4,6 +4,7 @@ import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchBrowser, type OAuthFixture, startOAuthFixture } from '../helpers/oauth-fixture.js';
 import {
+  allowConsent,
   authorizeUrl,
   CookieJar,
   csrfTokenOf,
@@ -49,9 +50,10 @@ describe('the consent page cannot be framed (clickjacking)', () => {
     await browser?.close();
   });
 
-  async function frameOnAttackerPage(url: string) {
+  /** The attacker's page framing `url`, opened in `opener` (a context keeps the victim's cookies). */
+  async function frameOnAttackerPage(url: string, opener: Pick<Browser, 'newPage'> = browser) {
     framed = url;
-    const page = await browser.newPage();
+    const page = await opener.newPage();
     await page.goto(attackerUrl, { waitUntil: 'load' });
     const frame = page.frame({ name: 'victim' });
     return { page, frame };
@@ -72,10 +74,7 @@ describe('the consent page cannot be framed (clickjacking)', () => {
     expect(top.url()).toMatch(/\/interaction\/[^/]+$/);
     await expect(top.locator('button[value="allow"]').count()).resolves.toBe(1);
 
-    framed = top.url();
-    const page = await context.newPage();
-    await page.goto(attackerUrl, { waitUntil: 'load' });
-    const frame = page.frame({ name: 'victim' });
+    const { frame } = await frameOnAttackerPage(top.url(), context);
     expect(frame).not.toBeNull();
     expect(await frame!.locator('button[value="allow"]').count()).toBe(0);
     expect(frame!.url()).not.toBe(framed);
@@ -116,17 +115,11 @@ describe('behind an HTTPS proxy the sign-in cookies are __Host- cookies', () => 
   it('sets the consent and browser-binding cookies with __Host-, Secure, Path=/ and no Domain', async () => {
     const listen = `http://127.0.0.1:${proxied.config.server.port}`;
     const browser = new HttpBrowser(listen, new CookieJar(), { 'x-forwarded-proto': 'https' });
-    const client = await registerPublicClient(listen, 'http://127.0.0.1:47123/callback');
-    const { url } = authorizeUrl(listen, client, { resource: `${publicBase}/mcp` });
-    const authorize = await browser.get(url);
-    expect(authorize.status).toBe(303);
-    const uid = /\/interaction\/([^/?#]+)/.exec(authorize.location ?? '')?.[1];
-    const consent = await browser.get(`/interaction/${uid}`);
-    expect(consent.status).toBe(200);
-    const decision = await browser.post(`/interaction/${uid}/decision`, {
-      decision: 'allow',
-      csrf: csrfTokenOf(consent.text),
+    const { authorize, consent, decision } = await allowConsent(browser, {
+      resource: `${publicBase}/mcp`,
     });
+    expect(authorize.status).toBe(303);
+    expect(consent.status).toBe(200);
     expect(decision.status).toBe(303);
     expect(decision.location).toMatch(/\/oauth2\/v2\.0\/authorize\?/);
 
