@@ -1,3 +1,5 @@
+import type { UpstreamServer } from '../gateway/server-config.js';
+
 /** The validated, frozen configuration every part of Gatehouse reads. */
 export interface GatehouseConfig {
   readonly server: {
@@ -64,6 +66,16 @@ export interface GatehouseConfig {
   };
   /** OAuth clients registered in advance (the config file's "clients" section), as RFC 7591 metadata. */
   readonly clients: readonly Readonly<Record<string, unknown>>[];
+  /** The gateway: upstream servers from the config file's "mcpServers" section, and its settings. */
+  readonly gateway: {
+    readonly servers: readonly UpstreamServer[];
+    /** Each config-file server's definition after ${VAR} expansion (shown, secrets masked, by the API). */
+    readonly definitions: Readonly<Record<string, Record<string, unknown>>>;
+    readonly runtimeStdio: boolean;
+    readonly syncIntervalMs: number;
+    readonly listTtlMs: number;
+    readonly listWaitMs: number;
+  };
   /** Per-tool requirements from the config file's "tools" section (built-in defaults apply otherwise). */
   readonly toolPolicies: Readonly<Record<string, ToolPolicySetting>>;
   /** Where each setting came from, for the start-up summary: variable name → 'env' | 'file' | 'default'. */

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import path from 'node:path';
 import { GatehouseError } from '../errors/index.js';
+import { expandVariables, parseServerDefinition, type UpstreamServer } from '../gateway/server-config.js';
 import type { EntraCredentialConfig, GatehouseConfig, ToolPolicySetting } from './config.js';
 import { VARIABLES, type VariableName, type VariableValue } from './variables.js';
 
@@ -26,8 +27,8 @@ export function loadConfig(options: LoadOptions = {}): GatehouseConfig {
 
   const configFile = env.GATEHOUSE_CONFIG_FILE?.trim() || undefined;
   const file = configFile
-    ? readConfigFile(path.resolve(cwd, configFile), problems)
-    : { env: {}, tools: {}, clients: [] };
+    ? readConfigFile(path.resolve(cwd, configFile), problems, env)
+    : { env: {}, tools: {}, clients: [], servers: [], definitions: {} };
   const fileEnv = file.env;
 
   function read<N extends VariableName>(name: N): VariableValue<N> | undefined {
@@ -121,6 +122,10 @@ export function loadConfig(options: LoadOptions = {}): GatehouseConfig {
   const databaseSchema = read('DATABASE_SCHEMA');
   const redisUrl = read('REDIS_URL');
   const redisKeyPrefix = read('REDIS_KEY_PREFIX') ?? 'gatehouse:';
+  const runtimeStdio = read('GATEHOUSE_GATEWAY_RUNTIME_STDIO') ?? false;
+  const syncInterval = read('GATEHOUSE_GATEWAY_SYNC_INTERVAL') ?? 2000;
+  const listTtl = read('GATEHOUSE_GATEWAY_LIST_TTL') ?? 300;
+  const listWait = read('GATEHOUSE_GATEWAY_LIST_WAIT') ?? 1500;
 
   if (authEnabled) {
     if (clientId === undefined && sources.MCP_AZURE_CLIENT_ID === 'default') {
@@ -242,6 +247,14 @@ export function loadConfig(options: LoadOptions = {}): GatehouseConfig {
     },
     secrets: { jwtSigningKey, encryptionKey, dataDir: path.resolve(cwd, dataDir) },
     log: { level: logLevel, format: logFormat },
+    gateway: {
+      servers: file.servers,
+      definitions: file.definitions,
+      runtimeStdio,
+      syncIntervalMs: syncInterval,
+      listTtlMs: listTtl * 1000,
+      listWaitMs: listWait,
+    },
     toolPolicies: file.tools,
     clients: file.clients,
     sources,
@@ -254,6 +267,8 @@ interface ConfigFile {
   env: Record<string, string>;
   tools: Record<string, ToolPolicySetting>;
   clients: Record<string, unknown>[];
+  servers: UpstreamServer[];
+  definitions: Record<string, Record<string, unknown>>;
 }
 
 const LOGICAL_SCOPES = {
@@ -263,8 +278,8 @@ const LOGICAL_SCOPES = {
   chat: 'chat',
 } as const;
 
-function readConfigFile(file: string, problems: string[]): ConfigFile {
-  const result: ConfigFile = { env: {}, tools: {}, clients: [] };
+function readConfigFile(file: string, problems: string[], environment: Environment): ConfigFile {
+  const result: ConfigFile = { env: {}, tools: {}, clients: [], servers: [], definitions: {} };
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -287,11 +302,48 @@ function readConfigFile(file: string, problems: string[]): ConfigFile {
     );
     return result;
   }
-  const { env, tools, clients, ...unknown } = data as { env?: unknown; tools?: unknown; clients?: unknown };
+  const { env, tools, clients, mcpServers, servers, ...unknown } = data as {
+    env?: unknown;
+    tools?: unknown;
+    clients?: unknown;
+    mcpServers?: unknown;
+    servers?: unknown;
+  };
   for (const key of Object.keys(unknown)) {
     problems.push(
-      `GATEHOUSE_CONFIG_FILE: "${key}" in ${file} is not a section Gatehouse reads (it reads "env", "tools" and "clients").`,
+      `GATEHOUSE_CONFIG_FILE: "${key}" in ${file} is not a section Gatehouse reads (it reads "env", "tools", "clients" and "mcpServers").`,
     );
+  }
+  // "mcpServers" as Claude Desktop and Cursor write it; "servers" as VS Code's mcp.json does.
+  for (const [section, value] of [
+    ['mcpServers', mcpServers],
+    ['servers', servers],
+  ] as const) {
+    if (value === undefined) continue;
+    if (!isPlainObject(value)) {
+      problems.push(
+        `GATEHOUSE_CONFIG_FILE: "${section}" in ${file} must be an object of server names to definitions.`,
+      );
+      continue;
+    }
+    for (const [name, definition] of Object.entries(value)) {
+      const where = `${section}.${name}`;
+      if (result.definitions[name] !== undefined) {
+        problems.push(`GATEHOUSE_CONFIG_FILE: the server '${name}' is declared twice in ${file}.`);
+        continue;
+      }
+      const expandProblems: string[] = [];
+      const expanded = expandVariables(definition, environment, where, expandProblems);
+      const parsed = parseServerDefinition(name, expanded, 'file');
+      for (const problem of expandProblems) problems.push(`GATEHOUSE_CONFIG_FILE: ${problem}.`);
+      if (!parsed.ok) {
+        for (const problem of parsed.problems)
+          problems.push(`GATEHOUSE_CONFIG_FILE: ${where} in ${file}: ${problem}.`);
+      } else if (expandProblems.length === 0) {
+        result.servers.push(parsed.server);
+        result.definitions[name] = expanded as Record<string, unknown>;
+      }
+    }
   }
   if (clients !== undefined) {
     if (!Array.isArray(clients))

@@ -499,8 +499,36 @@ export const VARIABLES = {
   GATEHOUSE_CONFIG_FILE: {
     name: 'GATEHOUSE_CONFIG_FILE',
     description:
-      'Path of an optional JSON config file. Its `env` object may set any variable in this table; real environment variables win.',
+      'Path of an optional JSON config file. Its `env` object may set any variable in this table (real environment variables win); `mcpServers` declares upstream servers (docs/gateway.md).',
     parse: stringValue,
+  },
+  GATEHOUSE_GATEWAY_RUNTIME_STDIO: {
+    name: 'GATEHOUSE_GATEWAY_RUNTIME_STDIO',
+    description:
+      'Whether administrators may register stdio servers at runtime (through /api/servers or register_server). Such a server is a program started on the Gatehouse host, so it is off; stdio servers in the config file are always allowed.',
+    defaultText: 'false',
+    parse: booleanValue,
+  },
+  GATEHOUSE_GATEWAY_SYNC_INTERVAL: {
+    name: 'GATEHOUSE_GATEWAY_SYNC_INTERVAL',
+    description:
+      'Milliseconds between two reads of the server registry: a server registered through another instance is served here within this time.',
+    defaultText: '2000',
+    parse: integerValue(100, 600_000, ' milliseconds'),
+  },
+  GATEHOUSE_GATEWAY_LIST_TTL: {
+    name: 'GATEHOUSE_GATEWAY_LIST_TTL',
+    description:
+      "Seconds an upstream's list of tools, prompts or resources is served from cache before it is fetched again (a list_changed notification refreshes it sooner).",
+    defaultText: '300',
+    parse: integerValue(1, 86_400, ' seconds'),
+  },
+  GATEHOUSE_GATEWAY_LIST_WAIT: {
+    name: 'GATEHOUSE_GATEWAY_LIST_WAIT',
+    description:
+      'The longest tools/list (and the other lists) waits for an upstream whose list is not cached yet; a slower upstream is left out of that answer and fills the cache when it answers.',
+    defaultText: '1500',
+    parse: integerValue(10, 60_000, ' milliseconds'),
   },
 } as const satisfies Record<string, VariableSpec>;
 

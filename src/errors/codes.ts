@@ -178,6 +178,59 @@ export const ERROR_CATALOGUE = {
     status: 200,
     summary: "delete_user_note named a note that does not exist or is not the caller's.",
   },
+  GH_MCP_RESOURCE_NOT_FOUND: {
+    status: 200,
+    rpc: -32002,
+    summary: 'resources/read (or a completion) named a resource URI no server serves.',
+  },
+  GH_API_ROLE_REQUIRED: {
+    status: 403,
+    summary: 'The HTTP API operation needs a role the caller does not have; the message names it.',
+  },
+  GH_GATEWAY_INVALID_SERVER: {
+    status: 400,
+    rpc: -32602,
+    summary:
+      'An upstream server definition is invalid (name, URL, command, unknown field, …); the message lists every problem.',
+  },
+  GH_GATEWAY_SERVER_EXISTS: {
+    status: 409,
+    rpc: -32602,
+    summary: 'A server with that name is already registered (or declared in the config file).',
+  },
+  GH_GATEWAY_SERVER_NOT_FOUND: {
+    status: 404,
+    rpc: -32602,
+    summary: 'No upstream server has that name.',
+  },
+  GH_GATEWAY_SERVER_READ_ONLY: {
+    status: 409,
+    rpc: -32602,
+    summary:
+      'The server is declared in GATEHOUSE_CONFIG_FILE and cannot be changed or deleted at runtime; edit the file.',
+  },
+  GH_GATEWAY_STDIO_REFUSED: {
+    status: 403,
+    rpc: -32602,
+    summary:
+      'Registering a stdio server at runtime starts a program on the Gatehouse host; it is off unless GATEHOUSE_GATEWAY_RUNTIME_STDIO=true.',
+  },
+  GH_GATEWAY_UPSTREAM_UNAVAILABLE: {
+    status: 502,
+    rpc: -32031,
+    summary: 'The upstream server could not be reached, or its connection was lost during the request.',
+  },
+  GH_GATEWAY_UPSTREAM_TIMEOUT: {
+    status: 504,
+    rpc: -32032,
+    summary: 'The upstream server did not answer within its timeout ("timeoutMs").',
+  },
+  GH_GATEWAY_CIRCUIT_OPEN: {
+    status: 503,
+    rpc: -32033,
+    summary:
+      'The upstream failed repeatedly, so calls to it are refused at once until the time the message gives (circuit breaker).',
+  },
 } as const satisfies Record<string, { status: number; rpc?: number; summary: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CATALOGUE;

@@ -11,9 +11,14 @@ import type { Logger } from 'pino';
 import { type AuthServerOptions, registerAuthServer } from '../auth-server/index.js';
 import type { GatehouseConfig } from '../config/index.js';
 import { GatehouseError, isGatehouseError } from '../errors/index.js';
+import { Gateway } from '../gateway/gateway.js';
+import { ServerRegistry } from '../gateway/registry.js';
+import { gatewayRoutes } from '../gateway/routes.js';
+import { GatewaySurface, type IdentityFor } from '../gateway/surface.js';
+import { REGISTRY_TOOLS } from '../gateway/tools/index.js';
 import type { Caller } from '../identity/caller.js';
 import { McpDispatcher } from '../mcp/dispatcher.js';
-import { MCP_PATHS, mcpEndpoint } from '../mcp/endpoint.js';
+import { MCP_PATHS, MCP_SERVER_PATH, mcpEndpoint } from '../mcp/endpoint.js';
 import { SessionManager } from '../mcp/sessions.js';
 import type { ToolDefinition } from '../mcp/tool.js';
 import { ToolAccess } from '../mcp/tool-access.js';
@@ -24,6 +29,8 @@ import type { AuditSink } from '../ops/audit.js';
 import { healthRoutes } from '../ops/health.js';
 import type { ToolPolicy } from '../policy/tool-policy.js';
 import { authErrorDecorator, challengeContext, resourceServerRoutes } from '../resource-server/routes.js';
+import type { SecretBox } from '../tokens/secret-box.js';
+import { registerApiDocs } from './api-docs.js';
 import type { Stores } from './storage-selection.js';
 
 export interface AppOptions {
@@ -39,6 +46,10 @@ export interface AppOptions {
   toolPolicies?: Readonly<Record<string, ToolPolicy>>;
   /** Tools served besides the built-in ones. */
   extraTools?: readonly ToolDefinition[];
+  /** Seals the secret values (headers, env) of upstream servers registered at runtime. */
+  upstreamSecrets: SecretBox;
+  /** What upstreams configured with "identity": "assertion" receive about the caller. */
+  identityFor?: IdentityFor;
   /** When set, Gatehouse is also the OAuth authorization server MCP clients sign in through. */
   authServer?: Pick<
     AuthServerOptions,
@@ -90,38 +101,114 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   });
 
   const startedAt = options.startedAt ?? Date.now();
+  const tools = [...BUILT_IN_TOOLS, ...REGISTRY_TOOLS, ...(options.extraTools ?? [])];
+  const serverRegistry = new ServerRegistry(
+    config.gateway.servers,
+    config.gateway.definitions,
+    stores.durable.upstreamServers,
+    options.upstreamSecrets,
+    {
+      logger,
+      allowRuntimeStdio: config.gateway.runtimeStdio,
+      builtInNames: new Set(tools.map((tool) => tool.name)),
+    },
+  );
+  const gateway = new Gateway(serverRegistry, {
+    logger,
+    audit: options.audit,
+    version: options.version,
+    listTtlMs: config.gateway.listTtlMs,
+  });
+  const toolPolicies = options.toolPolicies ?? {};
+  const surfaceOptions = {
+    listWaitMs: config.gateway.listWaitMs,
+    ...(options.identityFor ? { identityFor: options.identityFor } : {}),
+  };
+  // The surface and the policy need each other: the policy asks the surface for an upstream tool's
+  // requirements, the surface asks the policy for every decision.
+  let surface: GatewaySurface | undefined;
+  const access = new ToolAccess(config.auth.scopeNames, toolPolicies, options.audit, (tool) =>
+    surface?.toolPolicyOf(tool),
+  );
+  surface = new GatewaySurface(gateway, access, options.audit, surfaceOptions);
   const services = {
     config,
     durable: stores.durable,
     ephemeral: stores.ephemeral,
     version: options.version,
     startedAt,
+    gateway,
+    gatewaySurface: surface,
   };
-  const registry = new ToolRegistry([...BUILT_IN_TOOLS, ...(options.extraTools ?? [])], (error, tool) =>
+  const registry = new ToolRegistry(tools, (error, tool) =>
     logger.error({ err: error, tool }, 'tool failed'),
   );
-  const access = new ToolAccess(config.auth.scopeNames, options.toolPolicies ?? {}, options.audit);
-  const dispatcher = new McpDispatcher(
-    registry,
-    access,
-    services,
-    {
-      name: 'gatehouse',
-      title: 'Gatehouse',
-      version: options.version,
-      instructions:
-        'Gatehouse serves tools behind Microsoft Entra ID sign-in. Call whoami to see who you are signed in as.',
-    },
-    (error, method) => logger.error({ err: error, method }, 'MCP method failed'),
-  );
+  const logMethodFailure = (error: unknown, method: string) =>
+    logger.error({ err: error, method }, 'MCP method failed');
+  const identity = {
+    name: 'gatehouse',
+    title: 'Gatehouse',
+    version: options.version,
+    instructions:
+      'Gatehouse serves tools behind Microsoft Entra ID sign-in, its own and those of the MCP servers behind it ({server}__{tool}). Call whoami to see who you are signed in as.',
+  };
+  const dispatcher = new McpDispatcher(registry, access, services, identity, logMethodFailure, surface);
 
+  // /mcp/{server}: one upstream under its own names, without Gatehouse's own tools.
+  const noTools = new ToolRegistry([], () => {});
+  const perServer = new Map<string, { dispatcher: McpDispatcher; access: ToolAccess }>();
+  const selectServer = (request: FastifyRequest) => {
+    const name = (request.params as { server?: string }).server ?? '';
+    const runtime = gateway.runtime(name);
+    if (runtime === undefined) {
+      throw new GatehouseError(
+        'GH_GATEWAY_SERVER_NOT_FOUND',
+        `No enabled upstream server is named '${name}': /mcp/{server} serves one server of /api/servers; /mcp serves them all.`,
+      );
+    }
+    let entry = perServer.get(name);
+    if (entry === undefined) {
+      let single: GatewaySurface | undefined;
+      const singleAccess = new ToolAccess(config.auth.scopeNames, {}, options.audit, (tool) =>
+        single?.toolPolicyOf(tool),
+      );
+      single = new GatewaySurface(gateway, singleAccess, options.audit, { ...surfaceOptions, single: name });
+      entry = {
+        access: singleAccess,
+        dispatcher: new McpDispatcher(
+          noTools,
+          singleAccess,
+          services,
+          {
+            name: `gatehouse/${name}`,
+            title: runtime.server.title,
+            version: options.version,
+            instructions: runtime.server.description ?? `The MCP server '${name}' behind Gatehouse.`,
+          },
+          logMethodFailure,
+          single,
+        ),
+      };
+      perServer.set(name, entry);
+    }
+    return entry;
+  };
+  await serverRegistry.start(config.gateway.syncIntervalMs);
+  gateway.start();
+  app.addHook('onClose', async () => {
+    serverRegistry.stop();
+    await gateway.close();
+  });
+
+  await registerApiDocs(app, { version: options.version, baseUrl: config.server.baseUrl });
   // Browser-facing routes get helmet's full set of headers. The MCP endpoint answers JSON-RPC to
   // programs, sets the two headers that matter there itself, and skips ~1 KB of headers per call.
   await app.register(async (web) => {
     await web.register(helmet, { global: true });
     await web.register(healthRoutes, { durable: stores.durable, ephemeral: stores.ephemeral });
     await web.register(resourceServerRoutes, { config, resolveCaller: options.resolveCaller });
-    web.get('/', async () => ({
+    await web.register(gatewayRoutes, { gateway, access, resolveCaller: options.resolveCaller });
+    web.get('/', { schema: { hide: true } }, async () => ({
       name: 'Gatehouse',
       version: options.version,
       mcp: `${config.server.baseUrl}${MCP_PATHS[0]}`,
@@ -136,7 +223,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       ...options.authServer,
     });
   }
-  await app.register(mcpEndpoint, {
+  const endpoint = {
     dispatcher,
     access,
     sessions: new SessionManager(stores.ephemeral, config.mcp.sessionTtlMs),
@@ -150,7 +237,13 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     bodyLimit: config.server.bodyLimit,
     resolveCaller: options.resolveCaller,
     decorateAuthError,
+  };
+  await app.register(mcpEndpoint, {
+    ...endpoint,
+    subscribeListChanged: (notify) =>
+      gateway.onListChanged((kind) => notify(kind === 'resourceTemplates' ? 'resources' : kind)),
   });
+  await app.register(mcpEndpoint, { ...endpoint, paths: [MCP_SERVER_PATH], select: selectServer });
   return app;
 }
 

@@ -109,6 +109,7 @@ export async function startGatehouse(
       audit,
       version: readVersion(),
       resolveCaller,
+      upstreamSecrets: createSecretBox(master, 'gatehouse/upstream-secrets'),
       ...(authServer ? { authServer } : {}),
       toolPolicies: { ...config.toolPolicies, ...options.toolPolicies },
       ...(options.extraTools ? { extraTools: options.extraTools } : {}),

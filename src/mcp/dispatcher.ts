@@ -1,4 +1,6 @@
 import { GatehouseError, isGatehouseError } from '../errors/index.js';
+import type { GatewaySurface } from '../gateway/surface.js';
+import { UpstreamRpcError } from '../gateway/upstream/connection.js';
 import type { Caller } from '../identity/caller.js';
 import {
   failure,
@@ -42,18 +44,39 @@ export class McpDispatcher {
     private readonly services: ToolServices,
     private readonly server: ServerIdentity,
     private readonly logInternal: (error: unknown, method: string) => void,
+    /** The upstream servers' tools, prompts and resources, when the gateway serves any. */
+    private readonly gateway?: GatewaySurface,
   ) {
-    this.#handlers = new Map<string, Handler>([
+    const handlers: [string, Handler][] = [
       ['initialize', (params) => this.initialize(params)],
       ['ping', () => ({})],
-      [
-        'tools/list',
-        (_params, context) => ({
-          tools: this.registry.list().filter((tool) => this.access.visible(context.caller, tool.name)),
-        }),
-      ],
+      ['tools/list', (_params, context) => this.listTools(context)],
       ['tools/call', (params, context) => this.callTool(params, context)],
-    ]);
+    ];
+    if (gateway !== undefined) {
+      handlers.push(
+        [
+          'prompts/list',
+          async (_params, context) => ({ prompts: await gateway.listPrompts(context.caller) }),
+        ],
+        ['prompts/get', (params, context) => gateway.getPrompt(params, context)],
+        [
+          'resources/list',
+          async (_params, context) => ({
+            resources: await gateway.listResources(context.caller, 'resources'),
+          }),
+        ],
+        [
+          'resources/templates/list',
+          async (_params, context) => ({
+            resourceTemplates: await gateway.listResources(context.caller, 'resourceTemplates'),
+          }),
+        ],
+        ['resources/read', (params, context) => gateway.readResource(params, context)],
+        ['completion/complete', (params, context) => gateway.complete(params, context)],
+      );
+    }
+    this.#handlers = new Map(handlers);
   }
 
   async request(message: JsonRpcRequest, context: RequestContext): Promise<JsonRpcResponse> {
@@ -63,7 +86,7 @@ export class McpDispatcher {
         message.id,
         new GatehouseError(
           'GH_MCP_METHOD_NOT_FOUND',
-          `Method not found: '${message.method}'. Gatehouse serves initialize, ping, tools/list and tools/call.`,
+          `Method not found: '${message.method}'. Gatehouse serves ${[...this.#handlers.keys()].join(', ')}.`,
         ),
       );
     }
@@ -71,6 +94,18 @@ export class McpDispatcher {
       return success(message.id, await handler(message.params ?? {}, context));
     } catch (error) {
       if (isGatehouseError(error)) return failure(message.id, error);
+      // An upstream's own JSON-RPC error reaches the caller unchanged, as if it had called the upstream.
+      if (error instanceof UpstreamRpcError) {
+        return {
+          jsonrpc: '2.0',
+          id: message.id,
+          error: {
+            code: error.rpcCode,
+            message: error.message,
+            ...(error.data === undefined ? {} : { data: error.data }),
+          },
+        };
+      }
       this.logInternal(error, message.method);
       return failure(
         message.id,
@@ -88,10 +123,25 @@ export class McpDispatcher {
   private initialize(params: Record<string, unknown>) {
     return {
       protocolVersion: negotiateProtocolVersion(params.protocolVersion),
-      capabilities: { tools: { listChanged: false } },
+      capabilities: this.gateway?.active
+        ? {
+            tools: { listChanged: true },
+            prompts: { listChanged: true },
+            resources: { listChanged: true },
+            completions: {},
+          }
+        : { tools: { listChanged: false } },
       serverInfo: { name: this.server.name, title: this.server.title, version: this.server.version },
       instructions: this.server.instructions,
     };
+  }
+
+  private async listTools(context: RequestContext) {
+    const tools: unknown[] = this.registry
+      .list()
+      .filter((tool) => this.access.visible(context.caller, tool.name));
+    if (this.gateway !== undefined) tools.push(...(await this.gateway.listTools(context.caller)));
+    return { tools };
   }
 
   private callTool(params: Record<string, unknown>, context: RequestContext) {
@@ -109,11 +159,13 @@ export class McpDispatcher {
         'tools/call params.arguments must be an object of argument names to values.',
       );
     }
+    if (this.gateway !== undefined && !this.registry.has(name)) return this.gateway.callTool(params, context);
     this.access.authorizeCall(context.caller, name, context.requestId);
     const sendProgress = context.sendProgress;
     return this.registry.call(name, args, {
       caller: context.caller,
       services: this.services,
+      requestId: context.requestId,
       get signal() {
         return context.signal;
       },

@@ -18,6 +18,12 @@ import { acceptedFormats, type TransportPolicy } from './transport-checks.js';
 export interface McpEndpointOptions {
   dispatcher: McpDispatcher;
   access: ToolAccess;
+  /** The routes to serve; MCP_PATHS and the path-token route when not given. */
+  paths?: readonly string[];
+  /** For routes with parameters (/mcp/:server): the dispatcher and policy that serve this request. */
+  select?(request: FastifyRequest): { dispatcher: McpDispatcher; access: ToolAccess };
+  /** Registers the function to call when the lists the endpoint serves changed (sent to listening streams). */
+  subscribeListChanged?(notify: (kind: 'tools' | 'prompts' | 'resources') => void): void;
   sessions: SessionManager;
   transport: TransportPolicy;
   sessionMode: 'stateful' | 'stateless';
@@ -30,6 +36,8 @@ export interface McpEndpointOptions {
 }
 
 export const MCP_PATHS = ['/mcp', '/mcp/http'] as const;
+/** One upstream server of the gateway under its own names. */
+export const MCP_SERVER_PATH = '/mcp/:server';
 /** The legacy shared-secret path: /mcp/t-{MCP_SERVER_TOKEN}/http. */
 export const PATH_TOKEN_ROUTE = '/mcp/t-:token/http';
 const KEEPALIVE_MS = 25_000;
@@ -40,7 +48,7 @@ const MCP_RESPONSE_HEADERS = { 'x-content-type-options': 'nosniff', 'cache-contr
  * with JSON or an SSE stream; GET opens a listening stream for a session; DELETE ends a session.
  */
 export async function mcpEndpoint(app: FastifyInstance, options: McpEndpointOptions): Promise<void> {
-  const { dispatcher, sessions, transport } = options;
+  const { sessions, transport } = options;
   const listeners = new Map<string, Set<SseStream>>();
   const inFlight = new Map<string, { abort(reason: unknown): void }>();
 
@@ -74,7 +82,12 @@ export async function mcpEndpoint(app: FastifyInstance, options: McpEndpointOpti
       for (const stream of streams) stream.end({ closeConnection: true });
   });
 
-  for (const url of [...MCP_PATHS, PATH_TOKEN_ROUTE]) {
+  options.subscribeListChanged?.((kind) => {
+    const notification = { jsonrpc: '2.0', method: `notifications/${kind}/list_changed` };
+    for (const streams of listeners.values()) for (const stream of streams) stream.send(notification);
+  });
+
+  for (const url of options.paths ?? [...MCP_PATHS, PATH_TOKEN_ROUTE]) {
     app.post(url, handlePost);
     app.get(url, handleGet);
     app.delete(url, handleDelete);
@@ -101,6 +114,7 @@ export async function mcpEndpoint(app: FastifyInstance, options: McpEndpointOpti
         `Parse error: the body is not valid JSON (${(error as Error).message}).`,
       );
     }
+    const { dispatcher, access } = options.select?.(request) ?? options;
     const session = await sessionOf(request, caller);
     const messages = Array.isArray(body) ? body : [body];
     if (messages.length === 0)
@@ -120,8 +134,7 @@ export async function mcpEndpoint(app: FastifyInstance, options: McpEndpointOpti
     }
     if (requests.length === 0 && rejected.length === 0) return reply.code(202).send();
 
-    for (const message of requests)
-      options.access.checkScopes(caller, message.method, message.params, request.id);
+    for (const message of requests) access.checkScopes(caller, message.method, message.params, request.id);
 
     const initialize = requests.find((message) => message.method === 'initialize');
     if (initialize !== undefined) {
@@ -147,7 +160,7 @@ export async function mcpEndpoint(app: FastifyInstance, options: McpEndpointOpti
     const useSse = accepts.sse && (options.responseMode === 'sse' || !accepts.json || wantsProgress);
     if (!useSse) {
       const responses = await Promise.all(
-        requests.map((message) => run(message, caller, session, undefined, request.id)),
+        requests.map((message) => run(dispatcher, message, caller, session, undefined, request.id)),
       );
       const all = rejected.length > 0 ? [...rejected, ...responses] : responses;
       return reply.type('application/json').send(JSON.stringify(Array.isArray(body) ? all : all[0]));
@@ -158,7 +171,9 @@ export async function mcpEndpoint(app: FastifyInstance, options: McpEndpointOpti
     for (const response of rejected) stream.send(response);
     Promise.all(
       requests.map((message) =>
-        run(message, caller, session, stream, request.id).then((response) => stream.send(response)),
+        run(dispatcher, message, caller, session, stream, request.id).then((response) =>
+          stream.send(response),
+        ),
       ),
     ).then(
       () => stream.end(),
@@ -171,6 +186,7 @@ export async function mcpEndpoint(app: FastifyInstance, options: McpEndpointOpti
   }
 
   async function run(
+    dispatcher: McpDispatcher,
     message: JsonRpcRequest,
     caller: Caller,
     session: McpSession | undefined,
@@ -231,6 +247,7 @@ export async function mcpEndpoint(app: FastifyInstance, options: McpEndpointOpti
 
   async function handleGet(request: FastifyRequest, reply: FastifyReply) {
     const caller = await options.resolveCaller(request);
+    options.select?.(request);
     if (!acceptedFormats(request.headers.accept).sse) {
       throw new GatehouseError(
         'GH_MCP_NOT_ACCEPTABLE',

@@ -5,6 +5,10 @@ import { type Decision, decideListTools, decideTool, type PolicySubject } from '
 import type { ScopeNames } from '../policy/scopes.js';
 import { policyFor, type ToolPolicy } from '../policy/tool-policy.js';
 
+const LIST_METHODS = new Set(['prompts/list', 'resources/list', 'resources/templates/list']);
+const USE_METHODS = new Set(['prompts/get', 'resources/read', 'completion/complete']);
+const NO_EXTRA_POLICY: ToolPolicy = Object.freeze({ scopes: [], roles: [] });
+
 /**
  * Applies the tool policy to MCP requests: a missing scope stops the whole HTTP request with 403
  * (so the client can step up), a missing role is a JSON-RPC error for that call, and tools/list
@@ -17,6 +21,8 @@ export class ToolAccess {
     private readonly scopeNames: ScopeNames,
     private readonly overrides: Readonly<Record<string, ToolPolicy>>,
     private readonly audit: AuditSink,
+    /** The policy of a tool Gatehouse does not define itself (an upstream's, through the gateway). */
+    private readonly fallbackPolicy: (tool: string) => ToolPolicy | undefined = () => undefined,
   ) {}
 
   /** Before dispatch: the scopes a tools/list or tools/call needs. Throws insufficient_scope. */
@@ -34,6 +40,11 @@ export class ToolAccess {
       tool = params.name;
       // decideTool checks scopes before roles, so a scope failure shows here; a role failure is left to dispatch.
       decision = decideTool(this.subject(caller), this.policy(tool), 'call', this.scopeNames);
+    } else if (LIST_METHODS.has(method)) {
+      decision = decideListTools(this.subject(caller), this.scopeNames);
+    } else if (USE_METHODS.has(method)) {
+      // Getting a prompt, reading a resource or completing an argument is using the server, like a call.
+      decision = decideTool(this.subject(caller), NO_EXTRA_POLICY, 'call', this.scopeNames);
     } else {
       return;
     }
@@ -48,12 +59,22 @@ export class ToolAccess {
   }
 
   visible(caller: Caller, tool: string): boolean {
-    return decideTool(this.subject(caller), this.policy(tool), 'list', this.scopeNames).allow;
+    return this.canSee(caller, this.policy(tool));
+  }
+
+  /** Whether a tool, prompt or resource under `policy` is shown to the caller. */
+  canSee(caller: Caller, policy: ToolPolicy): boolean {
+    return decideTool(this.subject(caller), policy, 'list', this.scopeNames).allow;
   }
 
   /** At dispatch: the full decision for a call; throws the role error. */
   authorizeCall(caller: Caller, tool: string, requestId: string): void {
-    const decision = decideTool(this.subject(caller), this.policy(tool), 'call', this.scopeNames);
+    this.authorize(caller, tool, this.policy(tool), requestId);
+  }
+
+  /** The full decision for using `name` (a tool, prompt or resource) under `policy`; audited; throws when refused. */
+  authorize(caller: Caller, tool: string, policy: ToolPolicy, requestId: string): void {
+    const decision = decideTool(this.subject(caller), policy, 'call', this.scopeNames);
     this.record(caller, tool, 'call', decision, requestId);
     if (decision.allow) return;
     if (decision.reason === 'role') {
@@ -73,7 +94,7 @@ export class ToolAccess {
   }
 
   private policy(tool: string): ToolPolicy {
-    return policyFor(tool, this.overrides);
+    return this.overrides[tool] ?? this.fallbackPolicy(tool) ?? policyFor(tool, this.overrides);
   }
 
   private subject(caller: Caller): PolicySubject {

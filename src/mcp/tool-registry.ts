@@ -57,6 +57,7 @@ export class ToolRegistry {
     }
     try {
       const output = await tool.definition.run(parsed.data, context);
+      if (output.result !== undefined) return output.result;
       const result: CallToolResult = { content: [{ type: 'text', text: output.text }] };
       if (tool.definition.output !== undefined)
         result.structuredContent = output.structured as Record<string, unknown>;

@@ -1,6 +1,8 @@
 import type { CallToolResult, ToolAnnotations } from '@modelcontextprotocol/sdk/types.js';
 import type { z } from 'zod';
 import type { GatehouseConfig } from '../config/index.js';
+import type { Gateway } from '../gateway/gateway.js';
+import type { GatewaySurface } from '../gateway/surface.js';
 import type { Caller } from '../identity/caller.js';
 import type { DurableStore, EphemeralStore } from '../storage/contract.js';
 
@@ -11,11 +13,17 @@ export interface ToolServices {
   readonly ephemeral: EphemeralStore;
   readonly version: string;
   readonly startedAt: number;
+  /** The upstream servers (the registry tools use it). */
+  readonly gateway: Gateway;
+  /** The upstreams as /mcp serves them, for proxy_request. */
+  readonly gatewaySurface: GatewaySurface;
 }
 
 export interface ToolCallContext {
   readonly caller: Caller;
   readonly services: ToolServices;
+  /** The HTTP request's id (logs, audit). */
+  readonly requestId: string;
   /** Aborted when the client cancels the request or goes away. */
   readonly signal: AbortSignal;
   /** Sends notifications/progress when the client asked for it (a no-op otherwise). */
@@ -26,6 +34,8 @@ export interface ToolCallContext {
 export interface ToolOutput<O> {
   structured: O;
   text: string;
+  /** A complete result to return as is instead (a relayed upstream result). */
+  result?: CallToolResult;
 }
 
 export interface ToolDefinition<I extends z.ZodType = z.ZodType, O extends z.ZodType = z.ZodType> {

@@ -24,6 +24,30 @@ export type AuditEvent =
       reason: 'scope' | 'role' | null;
       /** For denials: the scopes or roles that were missing. */
       missing: string[];
+    }
+  | {
+      /** A request relayed to an upstream server (after its tool.decision allowed it). */
+      type: 'gateway.forward';
+      at: string;
+      requestId: string;
+      userId: string;
+      tenantId: string;
+      server: string;
+      method: string;
+      /** The tool or prompt name, or the resource URI, as the caller named it. */
+      name: string;
+      /** 'ok', 'tool-error' (a result with isError), 'upstream-error' (its JSON-RPC error), or a GH_… code. */
+      outcome: string;
+      durationMs: number;
+    }
+  | {
+      /** A change to the upstream-server registry. */
+      type: 'gateway.registry';
+      at: string;
+      requestId: string;
+      userId: string;
+      action: 'create' | 'update' | 'delete';
+      server: string;
     };
 
 export interface AuditSink {

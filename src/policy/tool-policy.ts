@@ -19,6 +19,12 @@ export const DEFAULT_TOOL_POLICIES: Readonly<Record<string, ToolPolicy>> = Objec
   delete_user_note: OPEN,
   // Server internals (version, storage, uptime) are for administrators.
   get_server_info: Object.freeze({ scopes: [], roles: ['admin'] }),
+  // The gateway's registry: users and administrators see and use it, administrators change it.
+  list_servers: Object.freeze({ scopes: [], roles: ['user', 'admin'] }),
+  get_server_health: Object.freeze({ scopes: [], roles: ['user', 'admin'] }),
+  proxy_request: Object.freeze({ scopes: [], roles: ['user', 'admin'] }),
+  register_server: Object.freeze({ scopes: [], roles: ['admin'] }),
+  delete_server: Object.freeze({ scopes: [], roles: ['admin'] }),
 });
 
 export function policyFor(tool: string, overrides: Readonly<Record<string, ToolPolicy>>): ToolPolicy {

@@ -197,6 +197,7 @@ export interface DurableStore {
   readonly signingKeys: SigningKeyRepository;
   readonly entraSessions: EntraSessionRepository;
   readonly oauthModels: OAuthModelRepository;
+  readonly upstreamServers: UpstreamServerRepository;
   /** The short-lived keyed state kept in this database (used when no Redis is configured). */
   readonly ephemeral: EphemeralStore;
   close(): Promise<void>;
@@ -256,4 +257,47 @@ export interface EntraSessionRepository {
   find(userId: string): Promise<EntraSessionRecord | undefined>;
   /** True when a session was deleted. */
   delete(userId: string): Promise<boolean>;
+}
+
+/**
+ * An upstream MCP server registered at runtime (the gateway's registry; servers declared in the
+ * config file are never stored). The definition is JSON in the `mcpServers` shape without any
+ * secret value; the secret values (header and env values) are sealed by the caller.
+ */
+export interface UpstreamServerRecord {
+  /** Unique; the namespace of the server's tools (`{name}__{tool}`). */
+  name: string;
+  /** The server definition without secret values; opaque JSON to storage. */
+  definition: Record<string, unknown>;
+  /** The sealed secret values (src/tokens/secret-box.ts); null when the server has none. */
+  sealedSecrets: string | null;
+  /** The user id of whoever registered or last changed it; null when unknown. */
+  updatedBy: string | null;
+  createdAt: Date;
+  updatedAt: Date;
+  /** 1 when created, one more on every update: how instances notice a change. */
+  revision: number;
+}
+
+export interface UpstreamServerInput {
+  name: string;
+  definition: Record<string, unknown>;
+  sealedSecrets: string | null;
+  updatedBy: string | null;
+}
+
+export interface UpstreamServerRepository {
+  /** Every registered server, by name (ascending, byte order). */
+  list(): Promise<UpstreamServerRecord[]>;
+  find(name: string): Promise<UpstreamServerRecord | undefined>;
+  /** Stores a new server; undefined (nothing stored) when the name is taken. Atomic. */
+  create(input: UpstreamServerInput): Promise<UpstreamServerRecord | undefined>;
+  /**
+   * Replaces definition, sealedSecrets and updatedBy of an existing server and bumps its revision.
+   * With `expectedRevision`, only when the stored revision is that one. Undefined when nothing
+   * was updated (absent, or another revision).
+   */
+  update(input: UpstreamServerInput, expectedRevision?: number): Promise<UpstreamServerRecord | undefined>;
+  /** True when a server was deleted. */
+  delete(name: string): Promise<boolean>;
 }

@@ -2,7 +2,10 @@ import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes } f
 import { GatehouseError } from '../errors/index.js';
 
 /** What a derived key encrypts; a key derived for one purpose never opens another's secrets. */
-export type SecretPurpose = 'gatehouse/signing-keys' | 'gatehouse/entra-tokens';
+export type SecretPurpose =
+  | 'gatehouse/signing-keys'
+  | 'gatehouse/entra-tokens'
+  | 'gatehouse/upstream-secrets';
 
 /** The variable the master secret came from, named in the message when a secret cannot be read. */
 export type MasterSecretSource =

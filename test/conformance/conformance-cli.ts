@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -13,6 +14,12 @@ export const CONFORMANCE = {
   authorization: '@modelcontextprotocol/conformance@0.2.0-alpha.12',
   /** The line whose server scenarios the expected-failures file is written for. */
   server: '@modelcontextprotocol/conformance@0.1.16',
+  /**
+   * The line with frozen requirement sets: `server --requirements 2025-11-25` runs the 2025-11-25
+   * set on the stateful wire (initialize handshake, sessions), `--requirements 2026-07-28` the
+   * 2026-07-28 set on the stateless wire (`_meta` envelope on every request).
+   */
+  requirements: '@modelcontextprotocol/conformance@0.2.0-alpha.12',
 } as const;
 
 export const EXPECTED_FAILURES = fileURLToPath(new URL('./expected-failures.yml', import.meta.url));
@@ -133,4 +140,78 @@ export function summary(stdout: string): string {
     .join('\n')
     .replace(/\n{3,}/g, '\n\n')
     .slice(-8000);
+}
+
+/** A scenario's outcome, as the CLI counts it: any FAILURE or WARNING check fails it. */
+export type ScenarioOutcome = 'pass' | 'fail';
+
+export interface ServerSuiteRun {
+  /** Every scenario that ran, with its outcome. */
+  outcomes: Map<string, ScenarioOutcome>;
+  /** The checks each scenario wrote. */
+  checks: Map<string, Check[]>;
+  run: CliRun;
+  /** The CLI's exit code, summary and the failing checks, for assertion messages. */
+  report: string;
+}
+
+/**
+ * Runs the `server` command of `pkg` against the MCP endpoint `url` (`extraArgs` for example
+ * `['--requirements', '2026-07-28']` or `['--scenario', 'ping']`) and reads back what every scenario
+ * did. The results go to a temporary directory, removed afterwards.
+ */
+export async function runServerSuite(
+  pkg: string,
+  url: string,
+  extraArgs: readonly string[] = [],
+): Promise<ServerSuiteRun> {
+  const outputDir = mkdtempSync(path.join(tmpdir(), 'gatehouse-conformance-suite-'));
+  try {
+    const run = await runConformance(pkg, ['server', '--url', url, '-o', outputDir, ...extraArgs]);
+    const checks = readChecks(outputDir, 'server-');
+    const outcomes = new Map<string, ScenarioOutcome>(
+      [...checks].map(([scenario, list]) => [scenario, failed(list) ? 'fail' : 'pass']),
+    );
+    const failing = [...checks].flatMap(([scenario, list]) =>
+      list
+        .filter((check) => check.status === 'FAILURE' || check.status === 'WARNING')
+        .map((check) => `  ${scenario} ${check.id} ${check.status}: ${check.errorMessage ?? ''}`),
+    );
+    const report =
+      `conformance ${['server', ...extraArgs].join(' ')} exited ${run.code}\n${summary(run.stdout)}\n` +
+      `${failing.length > 0 ? `failing checks:\n${failing.join('\n')}\n` : ''}${run.stderr.slice(-2000)}`;
+    return { outcomes, checks, run, report };
+  } finally {
+    rmSync(outputDir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * The outcome of every server scenario of `pkg` run against `url`: the map another test compares
+ * between two endpoints (e.g. an upstream directly and through Gatehouse's /mcp/{server}).
+ */
+export async function serverScenarioResults(
+  pkg: string,
+  url: string,
+  extraArgs: readonly string[] = [],
+): Promise<Map<string, ScenarioOutcome>> {
+  return (await runServerSuite(pkg, url, extraArgs)).outcomes;
+}
+
+/**
+ * The server scenarios `conformance list --server` names, e.g. with `['--requirements', '2026-07-28']`
+ * the scenarios that revision requires (not the ones it runs without scoring).
+ */
+export async function listServerScenarios(pkg: string, extraArgs: readonly string[] = []): Promise<string[]> {
+  const run = await runConformance(pkg, ['list', '--server', ...extraArgs]);
+  if (run.code !== 0) throw new Error(`conformance list exited ${run.code}: ${run.stderr.slice(-2000)}`);
+  const names: string[] = [];
+  let inServerSection = false;
+  for (const line of run.stdout.split('\n')) {
+    if (/^Server scenarios/.test(line)) inServerSection = true;
+    else if (/^\S/.test(line)) inServerSection = false;
+    const item = inServerSection ? /^\s+-\s+(\S+)/.exec(line) : null;
+    if (item) names.push(item[1]!);
+  }
+  return names;
 }

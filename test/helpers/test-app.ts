@@ -10,6 +10,8 @@ import type { Caller } from '../../src/identity/caller.js';
 import { developmentCaller } from '../../src/identity/development-caller.js';
 import type { ToolDefinition } from '../../src/mcp/tool.js';
 import { MemoryAuditSink } from '../../src/ops/audit.js';
+import { resolveMasterSecret } from '../../src/tokens/master-secret.js';
+import { createSecretBox } from '../../src/tokens/secret-box.js';
 
 export interface TestApp {
   app: FastifyInstance;
@@ -51,6 +53,10 @@ export async function createTestApp(
     audit: new MemoryAuditSink(),
     version: 'test',
     resolveCaller,
+    upstreamSecrets: createSecretBox(
+      resolveMasterSecret(config, () => {}),
+      'gatehouse/upstream-secrets',
+    ),
     ...(options.extraTools ? { extraTools: options.extraTools } : {}),
   });
   await app.ready();

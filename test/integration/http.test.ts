@@ -10,6 +10,7 @@ import { startGatehouse } from '../../src/http/server.js';
 import { openStores } from '../../src/http/storage-selection.js';
 import { defineTool } from '../../src/mcp/tool.js';
 import { MemoryAuditSink } from '../../src/ops/audit.js';
+import { createSecretBox } from '../../src/tokens/secret-box.js';
 import { callTool, createTestApp, MCP_HEADERS, type TestApp } from '../helpers/test-app.js';
 
 describe('HTTP basics', () => {
@@ -89,6 +90,10 @@ describe('/ready when storage is down', () => {
       resolveCaller: () => {
         throw new Error('not used');
       },
+      upstreamSecrets: createSecretBox(
+        { value: 'test secret', source: 'GATEHOUSE_ENCRYPTION_KEY' },
+        'gatehouse/upstream-secrets',
+      ),
     });
     try {
       const response = await app.inject('/ready');

@@ -155,9 +155,9 @@ describe('MCP endpoint (Streamable HTTP)', () => {
     });
 
     it('unknown method → -32601 naming the method', async () => {
-      const body = (await post(rpc('resources/list'))).json();
+      const body = (await post(rpc('sampling/createMessage'))).json();
       expect(body.error).toMatchObject({ code: -32601, data: { code: 'GH_MCP_METHOD_NOT_FOUND' } });
-      expect(body.error.message).toContain("'resources/list'");
+      expect(body.error.message).toContain("'sampling/createMessage'");
     });
 
     it('unknown tool → -32602 naming the tool', async () => {

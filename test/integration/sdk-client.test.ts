@@ -37,6 +37,12 @@ describe('the official MCP SDK client against a running Gatehouse (development m
           'get_user_notes',
           'save_user_note',
           'whoami',
+          // The gateway's registry tools: the development user is an administrator.
+          'list_servers',
+          'get_server_health',
+          'proxy_request',
+          'register_server',
+          'delete_server',
         ].sort(),
       );
 

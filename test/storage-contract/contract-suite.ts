@@ -12,6 +12,7 @@ import type {
   EphemeralStore,
   MembershipInput,
   SigningKeyInput,
+  UpstreamServerInput,
 } from '../../src/storage/contract.js';
 import { MIGRATIONS } from '../../src/storage/sql/migrations.js';
 
@@ -729,14 +730,18 @@ export function describeDurableContract(name: string, target: DurableTarget): vo
       });
     });
 
+    /**
+     * A migrated store on a database of its own, for questions about a whole table: whether any
+     * signing key is live, which servers are registered.
+     */
+    async function freshStore() {
+      const database = await target.fresh();
+      const store = database.open();
+      await store.migrate();
+      return { database, store };
+    }
+
     describe('signingKeys', () => {
-      /** A migrated store on a database of its own: whether a key is live is a question about the whole table. */
-      async function freshStore() {
-        const database = await target.fresh();
-        const store = database.open();
-        await store.migrate();
-        return { database, store };
-      }
       const keyInput = (activatedAt = new Date()): SigningKeyInput => {
         const kid = randomUUID();
         return {
@@ -852,6 +857,289 @@ export function describeDurableContract(name: string, target: DurableTarget): vo
       });
     });
 
+    describe('upstreamServers', () => {
+      const serverInput = (
+        name: string,
+        overrides: Partial<UpstreamServerInput> = {},
+      ): UpstreamServerInput => ({
+        name,
+        definition: {
+          type: 'streamable-http',
+          url: `https://${name}.example.test/mcp`,
+          headers: { 'X-Tenant': 'ünïcødé ✓' },
+          timeoutMs: 30_000,
+          enabled: true,
+          tools: { allow: ['search', 'fetch'], deny: [] },
+          description: null,
+        },
+        sealedSecrets: `v1.key.iv.${'s'.repeat(500)}`,
+        updatedBy: randomUUID(),
+        ...overrides,
+      });
+      /** What a record of a server just created from `input` holds, its times aside. */
+      const createdFrom = (input: UpstreamServerInput) => ({
+        ...input,
+        createdAt: expect.any(Date),
+        updatedAt: expect.any(Date),
+        revision: 1,
+      });
+
+      it('stores a server and finds and lists it with every field as given', async () => {
+        const { database, store } = await freshStore();
+        try {
+          expect(await store.upstreamServers.list()).toEqual([]);
+          const before = Date.now();
+          const withSecrets = serverInput('docs');
+          const without = serverInput('weather', { sealedSecrets: null, updatedBy: null });
+          const stored = await store.upstreamServers.create(withSecrets);
+          const storedWithout = await store.upstreamServers.create(without);
+          expect(stored).toEqual(createdFrom(withSecrets));
+          expect(storedWithout).toEqual(createdFrom(without));
+          expect(stored?.createdAt.getTime()).toBeGreaterThanOrEqual(before);
+          expect(stored?.createdAt.getTime()).toBeLessThanOrEqual(Date.now());
+          expect(stored?.updatedAt).toEqual(stored?.createdAt);
+
+          expect(await store.upstreamServers.find('docs')).toEqual(stored);
+          expect(await store.upstreamServers.find('weather')).toEqual(storedWithout);
+          expect(await store.upstreamServers.find('absent')).toBeUndefined();
+          // Names are compared exactly as given.
+          expect(await store.upstreamServers.find('Docs')).toBeUndefined();
+          expect(await store.upstreamServers.list()).toEqual([stored, storedWithout]);
+        } finally {
+          await database.dispose();
+        }
+      });
+
+      it('keeps its servers when the store is closed and another opened', async () => {
+        const { database, store } = await freshStore();
+        try {
+          const stored = await store.upstreamServers.create(serverInput('kept'));
+          await store.close();
+          const reopened = database.open();
+          expect(await reopened.upstreamServers.find('kept')).toEqual(stored);
+          expect(await reopened.upstreamServers.list()).toEqual([stored]);
+        } finally {
+          await database.dispose();
+        }
+      });
+
+      it('create refuses a name already taken, keeping the first server', async () => {
+        const { database, store } = await freshStore();
+        try {
+          const first = await store.upstreamServers.create(serverInput('docs'));
+          const second = serverInput('docs', {
+            definition: { type: 'stdio', command: 'other' },
+            sealedSecrets: null,
+          });
+          expect(await store.upstreamServers.create(second)).toBeUndefined();
+          expect(await store.upstreamServers.list()).toEqual([first]);
+        } finally {
+          await database.dispose();
+        }
+      });
+
+      it('create lets exactly one of 8 concurrent callers, across instances, store a name', async () => {
+        const { database, store } = await freshStore();
+        try {
+          const stores = [store, database.open(), database.open()];
+          const inputs = Array.from({ length: 8 }, (_, i) =>
+            serverInput('contested', { definition: { type: 'stdio', command: `caller-${i}` } }),
+          );
+          const results = await Promise.all(
+            inputs.map((input, i) => stores[i % stores.length]!.upstreamServers.create(input)),
+          );
+          const winners = results.filter((result) => result !== undefined);
+          expect(winners).toHaveLength(1);
+          expect(winners[0]).toEqual(createdFrom(inputs[results.indexOf(winners[0])]!));
+          expect(await store.upstreamServers.list()).toEqual(winners);
+        } finally {
+          await database.dispose();
+        }
+      });
+
+      it('update replaces definition, sealed secrets and updatedBy whole, bumps the revision, keeps createdAt', async () => {
+        const { database, store } = await freshStore();
+        try {
+          const created = await store.upstreamServers.create(serverInput('docs'));
+          await sleep(5);
+          // A smaller definition: it replaces the stored one, it is not merged into it.
+          const change = serverInput('docs', {
+            definition: { type: 'sse', url: 'https://sse.example.test' },
+            sealedSecrets: null,
+          });
+          const updated = await store.upstreamServers.update(change);
+          expect(updated).toEqual({
+            ...change,
+            createdAt: created?.createdAt,
+            updatedAt: expect.any(Date),
+            revision: 2,
+          });
+          expect(updated?.updatedAt.getTime()).toBeGreaterThan(created!.updatedAt.getTime());
+          expect(await store.upstreamServers.find('docs')).toEqual(updated);
+
+          await sleep(5);
+          const again = serverInput('docs', { updatedBy: null });
+          const third = await store.upstreamServers.update(again, 2);
+          expect(third).toEqual({
+            ...again,
+            createdAt: created?.createdAt,
+            updatedAt: expect.any(Date),
+            revision: 3,
+          });
+          expect(third?.updatedAt.getTime()).toBeGreaterThan(updated!.updatedAt.getTime());
+          expect(await store.upstreamServers.list()).toEqual([third]);
+        } finally {
+          await database.dispose();
+        }
+      });
+
+      it('update with another expectedRevision, or of an absent server, changes nothing', async () => {
+        const { database, store } = await freshStore();
+        try {
+          await store.upstreamServers.create(serverInput('docs'));
+          const current = await store.upstreamServers.update(serverInput('docs'));
+          expect(current?.revision).toBe(2);
+          const change = serverInput('docs', { definition: { type: 'stdio', command: 'stale' } });
+          expect(await store.upstreamServers.update(change, 1)).toBeUndefined();
+          expect(await store.upstreamServers.update(change, 3)).toBeUndefined();
+          expect(await store.upstreamServers.find('docs')).toEqual(current);
+
+          expect(await store.upstreamServers.update(serverInput('absent'))).toBeUndefined();
+          expect(await store.upstreamServers.update(serverInput('absent'), 1)).toBeUndefined();
+          expect(await store.upstreamServers.list()).toEqual([current]);
+        } finally {
+          await database.dispose();
+        }
+      });
+
+      it('update with an expectedRevision lets exactly one of 8 concurrent callers, across instances, win', async () => {
+        const { database, store } = await freshStore();
+        try {
+          const stores = [store, database.open(), database.open()];
+          await store.upstreamServers.create(serverInput('docs'));
+          const inputs = Array.from({ length: 8 }, (_, i) =>
+            serverInput('docs', { definition: { type: 'stdio', command: `caller-${i}` } }),
+          );
+          const results = await Promise.all(
+            inputs.map((input, i) => stores[i % stores.length]!.upstreamServers.update(input, 1)),
+          );
+          const winners = results.filter((result) => result !== undefined);
+          expect(winners).toHaveLength(1);
+          expect(winners[0]).toMatchObject({ ...inputs[results.indexOf(winners[0])], revision: 2 });
+          expect(await store.upstreamServers.find('docs')).toEqual(winners[0]);
+        } finally {
+          await database.dispose();
+        }
+      });
+
+      it('update without an expectedRevision: concurrent callers each get a revision of their own', async () => {
+        const { database, store } = await freshStore();
+        try {
+          const stores = [store, database.open(), database.open()];
+          await store.upstreamServers.create(serverInput('docs'));
+          const results = await Promise.all(
+            Array.from({ length: 8 }, (_, i) =>
+              stores[i % stores.length]!.upstreamServers.update(serverInput('docs')),
+            ),
+          );
+          expect(results.map((result) => result?.revision).sort((a, b) => a! - b!)).toEqual([
+            2, 3, 4, 5, 6, 7, 8, 9,
+          ]);
+          expect((await store.upstreamServers.find('docs'))?.revision).toBe(9);
+        } finally {
+          await database.dispose();
+        }
+      });
+
+      it('delete reports whether the server existed and leaves the others alone', async () => {
+        const { database, store } = await freshStore();
+        try {
+          await store.upstreamServers.create(serverInput('docs'));
+          const other = await store.upstreamServers.create(serverInput('weather'));
+          expect(await store.upstreamServers.delete('docs')).toBe(true);
+          expect(await store.upstreamServers.delete('docs')).toBe(false);
+          expect(await store.upstreamServers.find('docs')).toBeUndefined();
+          expect(await store.upstreamServers.delete('absent')).toBe(false);
+          expect(await store.upstreamServers.list()).toEqual([other]);
+          // The name is free again: a new server starts over at revision 1.
+          expect(await store.upstreamServers.create(serverInput('docs'))).toMatchObject({ revision: 1 });
+        } finally {
+          await database.dispose();
+        }
+      });
+
+      // Byte order, not the database's text order: on PostgreSQL with a locale collation such as
+      // en-US, a plain ORDER BY puts 'alpha' before 'Zeta'.
+      it('lists servers by name in byte order', async () => {
+        const { database, store } = await freshStore();
+        try {
+          const names = [
+            'beta',
+            'Zeta',
+            'alpha',
+            'a_b',
+            'a-b',
+            'émile',
+            'zulu',
+            'B',
+            '10',
+            '9',
+            '😀',
+            '\uFF01',
+          ];
+          for (const name of names) await store.upstreamServers.create(serverInput(name));
+          const byteOrder = [...names].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
+          expect(byteOrder.slice(0, 4)).toEqual(['10', '9', 'B', 'Zeta']);
+          expect((await store.upstreamServers.list()).map((server) => server.name)).toEqual(byteOrder);
+        } finally {
+          await database.dispose();
+        }
+      });
+
+      it('rejects arguments outside the contract, storing and changing nothing', async () => {
+        const { database, store } = await freshStore();
+        try {
+          const stored = await store.upstreamServers.create(serverInput('docs'));
+          const cyclic: Record<string, unknown> = { type: 'stdio' };
+          cyclic.self = cyclic;
+          const invalid: unknown[] = [
+            { ...serverInput('docs'), name: '' },
+            { ...serverInput('docs'), name: undefined },
+            { ...serverInput('docs'), name: 42 },
+            { ...serverInput('docs'), definition: null },
+            { ...serverInput('docs'), definition: undefined },
+            { ...serverInput('docs'), definition: [{ type: 'stdio' }] },
+            { ...serverInput('docs'), definition: '{"type":"stdio"}' },
+            { ...serverInput('docs'), definition: new Date() },
+            { ...serverInput('docs'), definition: new Map([['type', 'stdio']]) },
+            { ...serverInput('docs'), definition: cyclic },
+            { ...serverInput('docs'), definition: { type: 'stdio', big: 1n } },
+            { ...serverInput('docs'), sealedSecrets: undefined },
+            { ...serverInput('docs'), sealedSecrets: '' },
+            { ...serverInput('docs'), sealedSecrets: { header: 'plain' } },
+            { ...serverInput('docs'), updatedBy: undefined },
+            { ...serverInput('docs'), updatedBy: 7 },
+            null,
+          ];
+          for (const input of invalid as UpstreamServerInput[]) {
+            await expectInvalidArgument(store.upstreamServers.create(input));
+            await expectInvalidArgument(store.upstreamServers.update(input));
+            await expectInvalidArgument(store.upstreamServers.update(input, 1));
+          }
+          for (const expectedRevision of [0, -1, 1.5, Number.NaN, '1'] as number[]) {
+            await expectInvalidArgument(store.upstreamServers.update(serverInput('docs'), expectedRevision));
+          }
+          for (const name of ['', undefined, 42] as string[]) {
+            await expectInvalidArgument(store.upstreamServers.find(name));
+            await expectInvalidArgument(store.upstreamServers.delete(name));
+          }
+          expect(await store.upstreamServers.list()).toEqual([stored]);
+        } finally {
+          await database.dispose();
+        }
+      });
+    });
+
     describe('an unreachable server', () => {
       it('yields StorageUnavailableError naming the setting to check', async () => {
         const store = target.unreachable.open();
@@ -866,6 +1154,16 @@ export function describeDurableContract(name: string, target: DurableTarget): vo
           await expectUnavailable(store.oauthModels.find('RefreshToken', 'any'), target.unreachable);
           await expectUnavailable(store.ephemeral.get('any'), target.unreachable);
           await expectUnavailable(store.signingKeys.list(), target.unreachable);
+          await expectUnavailable(store.upstreamServers.list(), target.unreachable);
+          await expectUnavailable(
+            store.upstreamServers.create({
+              name: 'docs',
+              definition: {},
+              sealedSecrets: null,
+              updatedBy: null,
+            }),
+            target.unreachable,
+          );
         } finally {
           await store.close();
         }

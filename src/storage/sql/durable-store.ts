@@ -9,6 +9,7 @@ import { MIGRATIONS } from './migrations.js';
 import { createNoteRepository } from './note-repository.js';
 import { createOAuthModelRepository } from './oauth-model-repository.js';
 import { createSigningKeyRepository } from './signing-key-repository.js';
+import { createUpstreamServerRepository } from './upstream-server-repository.js';
 import { createUserRepository } from './user-repository.js';
 
 /** The DurableStore over any SQL backend. `migrations` is replaceable so tests can add a failing one. */
@@ -29,6 +30,7 @@ export function createSqlDurableStore(
     signingKeys: createSigningKeyRepository(backend),
     entraSessions: createEntraSessionRepository(backend),
     oauthModels,
+    upstreamServers: createUpstreamServerRepository(backend),
     ephemeral,
     close: () => {
       closing ??= Promise.all([ephemeral.close(), oauthModels.close()]).then(() => backend.db.destroy());

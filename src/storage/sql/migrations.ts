@@ -125,4 +125,19 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = Object.freeze({
         .execute();
     },
   },
+
+  '006_upstream_servers': {
+    async up(db: Kysely<unknown>): Promise<void> {
+      await db.schema
+        .createTable('upstream_servers')
+        .addColumn('name', 'text', (col) => col.primaryKey())
+        .addColumn('definition', 'text', (col) => col.notNull())
+        .addColumn('sealed_secrets', 'text')
+        .addColumn('updated_by', 'text')
+        .addColumn('created_at', 'bigint', (col) => col.notNull())
+        .addColumn('updated_at', 'bigint', (col) => col.notNull())
+        .addColumn('revision', 'bigint', (col) => col.notNull())
+        .execute();
+    },
+  },
 });

@@ -77,6 +77,19 @@ export interface EntraSessionsTable {
   updated_at: EpochMsColumn;
 }
 
+export interface UpstreamServersTable {
+  name: string;
+  /** JSON text of the server definition (without secret values). */
+  definition: string;
+  /** The secret values sealed by the caller; NULL when the server has none. */
+  sealed_secrets: string | null;
+  updated_by: string | null;
+  created_at: EpochMsColumn;
+  updated_at: EpochMsColumn;
+  /** A bigint, so read back like EpochMsColumn: a number from SQLite, a string from PostgreSQL. */
+  revision: ColumnType<number | string, number, number>;
+}
+
 export interface KvTable {
   key: string;
   value: string;
@@ -90,6 +103,7 @@ export interface Tables {
   signing_keys: SigningKeysTable;
   oauth_models: OAuthModelsTable;
   entra_sessions: EntraSessionsTable;
+  upstream_servers: UpstreamServersTable;
   kv: KvTable;
 }
 

@@ -1,0 +1,70 @@
+import {
+  SSEClientTransport,
+  StreamableHTTPClientTransport,
+  type Transport,
+} from '@modelcontextprotocol/client';
+import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
+import type { UpstreamTransport } from '../server-config.js';
+
+/**
+ * One way of reaching an upstream per transport kind, all behind the SDK's Transport interface:
+ * the rest of the gateway never knows which one it talks through.
+ */
+export function createTransport(
+  transport: UpstreamTransport,
+  onStderrLine: (line: string) => void,
+): Transport {
+  switch (transport.kind) {
+    case 'streamable-http':
+      return new StreamableHTTPClientTransport(new URL(transport.url), {
+        requestInit: { headers: { ...transport.headers } },
+        // Never follow an upstream to another origin: the redirect would carry its stored headers along.
+        redirectPolicy: 'same-origin',
+      });
+    case 'sse':
+      return new SSEClientTransport(new URL(transport.url), {
+        requestInit: { headers: { ...transport.headers } },
+        redirectPolicy: 'same-origin',
+      });
+    case 'stdio': {
+      const child = new StdioClientTransport({
+        command: transport.command,
+        args: [...transport.args],
+        // The child gets a minimal environment (PATH, HOME, …, as the SDK chooses) plus its own env: never Gatehouse's secrets.
+        env: { ...stdioBaseEnvironment(), ...transport.env },
+        ...(transport.cwd === undefined ? {} : { cwd: transport.cwd }),
+        stderr: 'pipe',
+      });
+      let partial = '';
+      child.stderr?.on('data', (chunk: Buffer) => {
+        partial += chunk.toString('utf8');
+        const lines = partial.split('\n');
+        partial = lines.pop() ?? '';
+        for (const line of lines) if (line.trim() !== '') onStderrLine(line.trimEnd());
+      });
+      return child;
+    }
+  }
+}
+
+const INHERITED = [
+  'PATH',
+  'HOME',
+  'USER',
+  'LOGNAME',
+  'SHELL',
+  'TERM',
+  'TMPDIR',
+  'LANG',
+  'SYSTEMROOT',
+  'APPDATA',
+];
+
+function stdioBaseEnvironment(): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const key of INHERITED) {
+    const value = process.env[key];
+    if (value !== undefined && !value.startsWith('()')) env[key] = value;
+  }
+  return env;
+}
