@@ -50,7 +50,7 @@ export class ServerRuntime {
       onListChanged(kind: ListKind): void;
     },
   ) {
-    this.breaker = new CircuitBreaker({}, options.now);
+    this.breaker = new CircuitBreaker(server.circuitBreaker, options.now);
     this.health = new HealthRecord({ unhealthyAfter: server.health.unhealthyAfter }, options.now);
     this.connection = new UpstreamConnection(
       server,

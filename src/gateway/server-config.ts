@@ -63,6 +63,13 @@ const definitionSchema = z.strictObject({
   startup: z.enum(['lazy', 'eager']).optional(),
   identity: z.enum(['none', 'assertion']).optional(),
   healthCheck: healthSettings.optional(),
+  circuitBreaker: z
+    .strictObject({
+      failureThreshold: z.number().int().min(1).max(1000).optional(),
+      openMs: z.number().int().min(100).max(3_600_000).optional(),
+      maxOpenMs: z.number().int().min(100).max(86_400_000).optional(),
+    })
+    .optional(),
 });
 
 export type ServerDefinition = z.input<typeof definitionSchema>;
@@ -93,6 +100,8 @@ export interface UpstreamServer {
   /** What the upstream learns about the caller: nothing, or a Gatehouse-signed assertion. */
   readonly identity: 'none' | 'assertion';
   readonly health: { intervalMs: number; timeoutMs: number; unhealthyAfter: number };
+  /** Overrides of the circuit breaker's defaults (src/gateway/health.ts). */
+  readonly circuitBreaker: { failureThreshold?: number; openMs?: number; maxOpenMs?: number };
   /** 'file': declared in GATEHOUSE_CONFIG_FILE, read-only at runtime; 'api': in the registry. */
   readonly source: 'file' | 'api';
 }
@@ -147,6 +156,7 @@ export function parseServerDefinition(name: string, input: unknown, source: 'fil
       startup: definition.startup ?? 'lazy',
       identity: definition.identity ?? 'none',
       health: { ...SERVER_DEFAULTS.health, ...definition.healthCheck },
+      circuitBreaker: { ...definition.circuitBreaker },
       source,
     },
   };

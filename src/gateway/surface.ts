@@ -5,18 +5,15 @@ import type { ToolAccess } from '../mcp/tool-access.js';
 import type { AuditSink } from '../ops/audit.js';
 import type { ToolPolicy } from '../policy/tool-policy.js';
 import type { Gateway } from './gateway.js';
+import type { IdentityForward } from './identity-assertion.js';
 import { exposedName, exposedUri, parseExposedUri, serverOfName } from './naming.js';
 import type { ListKind, ServerRuntime } from './runtime.js';
 import type { UpstreamServer } from './server-config.js';
-import type { ForwardOptions } from './upstream/connection.js';
 
 type Item = Record<string, unknown>;
 
 /** What the gateway adds to a request to an upstream on behalf of a caller (the identity assertion). */
-export type IdentityFor = (
-  caller: Caller,
-  server: UpstreamServer,
-) => Promise<ForwardOptions['headers']> | undefined;
+export type IdentityFor = (caller: Caller, server: UpstreamServer) => Promise<IdentityForward | undefined>;
 
 /**
  * The upstreams as an MCP server shows them: at /mcp every enabled upstream under prefixed names
@@ -202,9 +199,13 @@ export class GatewaySurface {
     const started = performance.now();
     let outcome = 'ok';
     try {
-      const headers = await this.options.identityFor?.(context.caller, runtime.server);
+      const identity = await this.options.identityFor?.(context.caller, runtime.server);
+      const headers = identity?.headers;
+      let forwarded = withoutProtocolMeta(params);
+      if (identity?.meta !== undefined)
+        forwarded = { ...forwarded, _meta: { ...(forwarded._meta as Item | undefined), ...identity.meta } };
       const sendProgress = context.sendProgress;
-      const result = await runtime.forward(method, withoutProtocolMeta(params), {
+      const result = await runtime.forward(method, forwarded, {
         signal: context.signal,
         ...(sendProgress === undefined
           ? {}

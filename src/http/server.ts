@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { type GatehouseConfig, isAuthorizationServer } from '../config/index.js';
+import { identityAssertions } from '../gateway/identity-assertion.js';
 import type { Caller } from '../identity/caller.js';
 import { developmentCaller } from '../identity/development-caller.js';
 import type { ToolDefinition } from '../mcp/tool.js';
@@ -110,6 +111,7 @@ export async function startGatehouse(
       version: readVersion(),
       resolveCaller,
       upstreamSecrets: createSecretBox(master, 'gatehouse/upstream-secrets'),
+      identityFor: identityAssertions(keyring, config.server.baseUrl),
       ...(authServer ? { authServer } : {}),
       toolPolicies: { ...config.toolPolicies, ...options.toolPolicies },
       ...(options.extraTools ? { extraTools: options.extraTools } : {}),

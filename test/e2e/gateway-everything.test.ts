@@ -91,8 +91,10 @@ describe('server-everything behind Gatehouse (Streamable HTTP and stdio)', () =>
       transport: 'streamable-http',
     });
 
-    const listed = await (await api('GET', '/api/servers', bobToken)).json();
-    expect(listed.servers.map((server: { name: string }) => server.name)).toEqual(['everything', 'local']);
+    const listed = (await (await api('GET', '/api/servers', bobToken)).json()) as {
+      servers: { name: string }[];
+    };
+    expect(listed.servers.map((server) => server.name)).toEqual(['everything', 'local']);
     expect((await api('DELETE', '/api/servers/everything', bobToken)).status).toBe(403);
   });
 
