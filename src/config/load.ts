@@ -311,7 +311,7 @@ function readConfigFile(file: string, problems: string[], environment: Environme
   };
   for (const key of Object.keys(unknown)) {
     problems.push(
-      `GATEHOUSE_CONFIG_FILE: "${key}" in ${file} is not a section Gatehouse reads (it reads "env", "tools", "clients" and "mcpServers").`,
+      `GATEHOUSE_CONFIG_FILE: "${key}" in ${file} is not a section Gatehouse reads (it reads "env", "tools", "clients", "mcpServers" and "servers").`,
     );
   }
   // "mcpServers" as Claude Desktop and Cursor write it; "servers" as VS Code's mcp.json does.
@@ -329,7 +329,9 @@ function readConfigFile(file: string, problems: string[], environment: Environme
     for (const [name, definition] of Object.entries(value)) {
       const where = `${section}.${name}`;
       if (result.definitions[name] !== undefined) {
-        problems.push(`GATEHOUSE_CONFIG_FILE: the server '${name}' is declared twice in ${file}.`);
+        problems.push(
+          `GATEHOUSE_CONFIG_FILE: the server '${name}' is declared in both "mcpServers" and "servers" of ${file}: keep one (mcpServers.${name} or servers.${name}).`,
+        );
         continue;
       }
       const expandProblems: string[] = [];

@@ -198,6 +198,12 @@ export const ERROR_CATALOGUE = {
     rpc: -32602,
     summary: 'A server with that name is already registered (or declared in the config file).',
   },
+  GH_GATEWAY_SERVER_CONFLICT: {
+    status: 409,
+    rpc: -32602,
+    summary:
+      'The server was changed or deleted by someone else while this update ran; read it again and retry.',
+  },
   GH_GATEWAY_SERVER_NOT_FOUND: {
     status: 404,
     rpc: -32602,

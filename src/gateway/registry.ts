@@ -25,9 +25,6 @@ interface Entry {
   view: ServerView;
 }
 
-/** Names `/mcp/{server}` cannot be, because routes of the MCP endpoint already use them. */
-const RESERVED_NAMES = new Set(['http', 'sse', 'messages']);
-
 /**
  * The upstream servers Gatehouse knows: those declared in the config file (read-only at runtime)
  * and those registered through the API or the registry tools (durable, in the shared database,
@@ -40,6 +37,8 @@ export class ServerRegistry {
   readonly #listeners = new Set<(servers: readonly UpstreamServer[]) => void>();
   #timer: NodeJS.Timeout | undefined;
   #syncing: Promise<void> | undefined;
+  /** Stored rows that could not be used, by name → revision: reported once, not on every poll. */
+  #broken = new Map<string, number>();
 
   constructor(
     fileServers: readonly UpstreamServer[],
@@ -67,7 +66,7 @@ export class ServerRegistry {
     }
   }
 
-  /** Every server, config-file ones first, then by name. */
+  /** Every server, by name. */
   servers(): UpstreamServer[] {
     return [
       ...this.#file.values(),
@@ -116,7 +115,7 @@ export class ServerRegistry {
       updatedBy: actor,
     });
     if (record === undefined) throw exists(name);
-    await this.sync();
+    await this.sync({ fresh: true });
     return this.view(name);
   }
 
@@ -138,22 +137,28 @@ export class ServerRegistry {
     );
     if (record === undefined) {
       throw new GatehouseError(
-        'GH_GATEWAY_SERVER_EXISTS',
+        'GH_GATEWAY_SERVER_CONFLICT',
         `The server '${name}' was changed or deleted by someone else meanwhile: read it again and retry.`,
       );
     }
-    await this.sync();
+    await this.sync({ fresh: true });
     return this.view(name);
   }
 
   async delete(name: string): Promise<void> {
     if (this.#file.has(name)) throw readOnly(name);
     if (!(await this.repository.delete(name))) throw notFound(name);
-    await this.sync();
+    await this.sync({ fresh: true });
   }
 
-  /** Reads the stored servers and tells listeners when anything changed. */
-  sync(): Promise<void> {
+  /**
+   * Reads the stored servers and tells listeners when anything changed. Concurrent polls share one
+   * read; `fresh` waits for a read that starts after the call (a write must see itself).
+   */
+  sync(options: { fresh?: boolean } = {}): Promise<void> {
+    if (options.fresh && this.#syncing !== undefined) {
+      return this.#syncing.catch(() => {}).then(() => this.sync());
+    }
     this.#syncing ??= this.readStored().finally(() => {
       this.#syncing = undefined;
     });
@@ -163,18 +168,27 @@ export class ServerRegistry {
   private async readStored(): Promise<void> {
     const records = await this.repository.list();
     const next = new Map<string, Entry & { revision: number }>();
-    let changed = records.length !== this.#stored.size;
+    const broken = new Map<string, number>();
+    let changed = false;
     for (const record of records) {
       const known = this.#stored.get(record.name);
       if (known !== undefined && known.revision === record.revision) {
         next.set(record.name, known);
         continue;
       }
+      if (this.#broken.get(record.name) === record.revision) {
+        broken.set(record.name, record.revision);
+        continue;
+      }
       changed = true;
       const entry = this.load(record);
       if (entry !== undefined) next.set(record.name, entry);
+      else broken.set(record.name, record.revision);
     }
+    if (next.size !== this.#stored.size || [...this.#stored.keys()].some((name) => !next.has(name)))
+      changed = true;
     this.#stored = next;
+    this.#broken = broken;
     if (changed) {
       const servers = this.servers();
       for (const listener of this.#listeners) listener(servers);
@@ -221,9 +235,6 @@ export class ServerRegistry {
   ): { clear: Record<string, unknown>; sealed: string | null } {
     const parsed = parseServerDefinition(name, definition, 'api');
     if (!parsed.ok) throw invalid(name, parsed.problems);
-    if (RESERVED_NAMES.has(name)) {
-      throw invalid(name, [`'${name}' is reserved by the MCP endpoint (/mcp/${name}): choose another name`]);
-    }
     if (this.options.builtInNames.has(name)) {
       throw invalid(name, [`'${name}' is the name of a built-in tool: choose another name`]);
     }

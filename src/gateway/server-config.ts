@@ -162,14 +162,19 @@ export function parseServerDefinition(name: string, input: unknown, source: 'fil
   };
 }
 
+/** Names `/mcp/{server}` cannot have, because routes of the MCP endpoint already use them. */
+const RESERVED_NAMES = new Set(['http', 'sse', 'messages']);
+
 export function serverNameProblem(name: string): string | undefined {
   if (typeof name !== 'string' || name === '') return 'the server needs a name, e.g. "github"';
+  if (RESERVED_NAMES.has(name))
+    return `'${name}' is reserved by the MCP endpoint (/mcp/${name}): choose another name`;
   if (name.length > SERVER_NAME_MAX || !SERVER_NAME.test(name)) {
     const suggestion = name
       .toLowerCase()
       .replace(/[^a-z0-9]+/g, '-')
-      .replace(/^-+|-+$/g, '')
-      .slice(0, SERVER_NAME_MAX);
+      .slice(0, SERVER_NAME_MAX)
+      .replace(/^-+|-+$/g, '');
     return (
       `the server name '${name}' is not allowed: use up to ${SERVER_NAME_MAX} lower-case letters and digits, ` +
       `with single '-' or '_' between them (it prefixes tool names as {server}__{tool})` +
@@ -221,11 +226,13 @@ function transportOf(definition: z.output<typeof definitionSchema>, problems: st
   try {
     parsed = new URL(url);
   } catch {
-    problems.push(`"url" '${url}' is not a valid URL: give an absolute http:// or https:// URL`);
+    problems.push(
+      `"url" '${withoutCredentials(url)}' is not a valid URL: give an absolute http:// or https:// URL`,
+    );
     return undefined;
   }
   if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
-    problems.push(`"url" '${url}' must use http:// or https://, not ${parsed.protocol}`);
+    problems.push(`"url" '${withoutCredentials(url)}' must use http:// or https://, not ${parsed.protocol}`);
     return undefined;
   }
   if (parsed.username !== '' || parsed.password !== '') {
@@ -237,6 +244,11 @@ function transportOf(definition: z.output<typeof definitionSchema>, problems: st
     url: parsed.href,
     headers: definition.headers ?? {},
   };
+}
+
+/** A URL as it may appear in a message: whatever stands before an '@' in its authority is left out. */
+function withoutCredentials(url: string): string {
+  return url.replace(/^([^:/?#]+:\/\/)[^/?#]*@/, '$1…@');
 }
 
 function describeIssue(issue: z.core.$ZodIssue): string {
@@ -253,7 +265,7 @@ function describeIssue(issue: z.core.$ZodIssue): string {
 }
 
 /**
- * Replaces `${VAR}` and `${VAR:-default}` in a config-file server's strings with Gatehouse's
+ * Replaces `${VAR}`, `${VAR:-default}` and VS Code's `${env:VAR}` in a config-file server's strings with Gatehouse's
  * environment, so the file itself holds no secret. A variable that is not set (and has no
  * default) is a problem naming it.
  */

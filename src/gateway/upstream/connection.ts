@@ -57,6 +57,8 @@ const RESTART_MAX_MS = 30_000;
 export class UpstreamConnection {
   #client: Client | undefined;
   #connecting: Promise<Client> | undefined;
+  /** The client of the connection attempt in progress. */
+  #opening: Client | undefined;
   #closed = false;
   #restartDelay = RESTART_MIN_MS;
   #restartTimer: NodeJS.Timeout | undefined;
@@ -114,9 +116,10 @@ export class UpstreamConnection {
   async close(): Promise<void> {
     this.#closed = true;
     clearTimeout(this.#restartTimer);
-    const client = this.#client ?? (await this.#connecting?.catch(() => undefined));
+    // A connection attempt still running is abandoned, not awaited: its transport is closed under it.
+    const clients = [this.#client, this.#opening];
     this.#client = undefined;
-    await client?.close().catch(() => {});
+    await Promise.all(clients.map((client) => client?.close().catch(() => {})));
   }
 
   private async open(): Promise<Client> {
@@ -139,11 +142,14 @@ export class UpstreamConnection {
       this.logger.info({ upstream: name, stderr: line }, `upstream ${name}: ${line}`),
     );
     const timeout = this.server.connectTimeoutMs;
+    this.#opening = client;
     try {
       await client.connect(transport, { timeout });
     } catch (error) {
       await client.close().catch(() => {});
       throw this.translate(error, 'connect', timeout, undefined);
+    } finally {
+      this.#opening = undefined;
     }
     if (this.#closed) {
       await client.close().catch(() => {});
@@ -157,8 +163,12 @@ export class UpstreamConnection {
       this.events.lost(undefined);
       this.scheduleRestart();
     };
-    client.onerror = (error) =>
+    client.onerror = (error) => {
       this.logger.debug({ upstream: name, err: error }, `upstream ${name}: transport error`);
+      // An answer stream broke and could not be resumed: the upstream is gone (or dropped us). Closing
+      // the connection fails every request still waiting on it at once, instead of at its timeout.
+      if (error.message.startsWith('Maximum reconnection attempts')) void client.close();
+    };
     this.#client = client;
     this.#restartDelay = RESTART_MIN_MS;
     this.logger.info(

@@ -20,6 +20,13 @@ export function createTransport(
         requestInit: { headers: { ...transport.headers } },
         // Never follow an upstream to another origin: the redirect would carry its stored headers along.
         redirectPolicy: 'same-origin',
+        // A broken answer stream is resumed briefly; past that the upstream counts as gone (connection.ts).
+        reconnectionOptions: {
+          initialReconnectionDelay: 250,
+          maxReconnectionDelay: 1000,
+          reconnectionDelayGrowFactor: 2,
+          maxRetries: 2,
+        },
       });
     case 'sse':
       return new SSEClientTransport(new URL(transport.url), {

@@ -1,13 +1,14 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
 import Database from 'better-sqlite3';
 import pino from 'pino';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { GatehouseError } from '../../../src/errors/index.js';
 import { ServerRegistry } from '../../../src/gateway/registry.js';
 import { parseServerDefinition, type UpstreamServer } from '../../../src/gateway/server-config.js';
-import type { DurableStore } from '../../../src/storage/contract.js';
+import type { DurableStore, UpstreamServerRepository } from '../../../src/storage/contract.js';
 import { createSqliteStore } from '../../../src/storage/sqlite/index.js';
 import { createSecretBox } from '../../../src/tokens/secret-box.js';
 
@@ -62,6 +63,7 @@ function registryOn(
   options: {
     secret?: string;
     allowRuntimeStdio?: boolean;
+    repository?: UpstreamServerRepository;
     file?: Record<string, Record<string, unknown>>;
   } = {},
 ): ServerRegistry {
@@ -69,7 +71,7 @@ function registryOn(
   const registry = new ServerRegistry(
     Object.entries(file).map(([name, definition]) => fileServer(name, definition)),
     file,
-    store.upstreamServers,
+    options.repository ?? store.upstreamServers,
     createSecretBox(
       { value: options.secret ?? SECRET, source: 'GATEHOUSE_ENCRYPTION_KEY' },
       'gatehouse/upstream-secrets',
@@ -119,7 +121,10 @@ describe('ServerRegistry: config-file servers', () => {
       updatedAt: null,
       updatedBy: null,
     });
-    expect(registry.view('local').definition).toEqual({ command: 'mcp-local', env: { TOKEN: { set: true } } });
+    expect(registry.view('local').definition).toEqual({
+      command: 'mcp-local',
+      env: { TOKEN: { set: true } },
+    });
     expect(transportOf(registry, 'docs')).toMatchObject({ headers: { 'X-Api-Key': 'file-key' } });
   });
 
@@ -340,11 +345,15 @@ describe('ServerRegistry: updating and deleting', () => {
     const registry = registryOn(await db.open());
     await registry.create('github', remote(), 'user-1');
     await registry.update('github', remote({ Authorization: 'Bearer rotated-token' }), 'user-1');
-    expect(transportOf(registry, 'github')).toMatchObject({ headers: { Authorization: 'Bearer rotated-token' } });
+    expect(transportOf(registry, 'github')).toMatchObject({
+      headers: { Authorization: 'Bearer rotated-token' },
+    });
 
     const other = registryOn(await db.open());
     await other.sync();
-    expect(transportOf(other, 'github')).toMatchObject({ headers: { Authorization: 'Bearer rotated-token' } });
+    expect(transportOf(other, 'github')).toMatchObject({
+      headers: { Authorization: 'Bearer rotated-token' },
+    });
     expect(JSON.stringify(db.rows())).not.toContain('rotated-token');
   });
 
@@ -372,7 +381,9 @@ describe('ServerRegistry: updating and deleting', () => {
 
   it('refuses to update or delete a server that does not exist', async () => {
     const registry = registryOn(await database().open());
-    expect((await failure(registry.update('nobody', remote(), null))).code).toBe('GH_GATEWAY_SERVER_NOT_FOUND');
+    expect((await failure(registry.update('nobody', remote(), null))).code).toBe(
+      'GH_GATEWAY_SERVER_NOT_FOUND',
+    );
     const error = await failure(registry.delete('nobody'));
     expect(error.code).toBe('GH_GATEWAY_SERVER_NOT_FOUND');
     expect(error.message).toContain("'nobody'");
@@ -443,9 +454,8 @@ describe('ServerRegistry: unreadable rows', () => {
   });
 
   it('does not tell listeners again on every sync while a row stays unreadable', async () => {
-    // BUG: src/gateway/registry.ts:167-183 (readStored) keeps no trace of a row that failed to load,
-    // so every later sync sees `records.length !== #stored.size` and the unknown revision again: it
-    // calls every onChange listener (and logs the error) on each poll, every syncIntervalMs.
+    // Regression: a row that failed to load used to be seen as changed on every later poll, calling
+    // every onChange listener (and logging the error) every syncIntervalMs.
     const db = database();
     const writer = registryOn(await db.open());
     await writer.create('github', remote(), 'user-1');
@@ -460,5 +470,29 @@ describe('ServerRegistry: unreadable rows', () => {
     await reader.sync();
     await reader.sync();
     expect(calls).toBe(afterFirst);
+  });
+});
+
+describe('ServerRegistry: a change while a poll is under way', () => {
+  it('answers a create with the new server even when a sync started before it', async () => {
+    // Regression: create() used to share the poll already in flight, whose list() ran before the
+    // insert, and answered GH_GATEWAY_SERVER_NOT_FOUND for a server it had stored (update() and
+    // delete() showed the old state the same way).
+    const store = await database().open();
+    const real = store.upstreamServers;
+    // The real SQLite repository, its list() answer arriving late as over a network.
+    const slowList: UpstreamServerRepository = {
+      ...real,
+      list: async () => {
+        const records = await real.list();
+        await delay(50);
+        return records;
+      },
+    };
+    const registry = registryOn(store, { repository: slowList });
+    const poll = registry.sync();
+    const created = registry.create('github', remote(), 'user-1');
+    await poll;
+    await expect(created).resolves.toMatchObject({ name: 'github', revision: 1 });
   });
 });

@@ -1,3 +1,4 @@
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: ${VAR} here is the config-file syntax under test, not a template literal gone wrong.
 import { describe, expect, it } from 'vitest';
 import {
   expandVariables,
@@ -120,6 +121,7 @@ describe("parseServerDefinition: Gatehouse's own fields", () => {
       startup: 'lazy',
       identity: 'none',
       health: { intervalMs: 30_000, timeoutMs: 5_000, unhealthyAfter: 3 },
+      circuitBreaker: {},
       source: 'api',
     });
   });
@@ -134,6 +136,7 @@ describe("parseServerDefinition: Gatehouse's own fields", () => {
       startup: 'eager',
       identity: 'assertion',
       healthCheck: { intervalMs: 10_000 },
+      circuitBreaker: { failureThreshold: 5, openMs: 1_000 },
     });
     expect(server).toMatchObject({
       title: 'GitHub',
@@ -143,6 +146,7 @@ describe("parseServerDefinition: Gatehouse's own fields", () => {
       startup: 'eager',
       identity: 'assertion',
       health: { intervalMs: 10_000, timeoutMs: 5_000, unhealthyAfter: 3 },
+      circuitBreaker: { failureThreshold: 5, openMs: 1_000 },
       source: 'file',
     });
   });
@@ -215,9 +219,8 @@ describe('parseServerDefinition: names', () => {
   });
 
   it('keeps a cut at 32 characters from losing the suggestion', () => {
-    // BUG: src/gateway/server-config.ts:158-162 cuts the suggestion to 32 characters after trimming
-    // separators, so a cut that lands on '-' leaves 'aaa…a-', which is invalid, and no suggestion is
-    // made although 'aaa…a' (31 characters) is one.
+    // Regression: the suggestion used to be cut to 32 characters after trimming separators, so a cut
+    // landing on '-' left an invalid 'aaa…a-' and no suggestion was made.
     const name = `${'a'.repeat(31)}-bc`;
     const [problem] = refused(name, remote);
     expect(problem).toContain(`for example '${'a'.repeat(31)}'`);
@@ -285,8 +288,8 @@ describe('parseServerDefinition: refusals', () => {
   });
 
   it('does not repeat the password of a refused non-http URL', () => {
-    // BUG: src/gateway/server-config.ts:218 (and :214 for an unparsable URL) quotes the URL whole in
-    // the problem, so the password reaches the GH_GATEWAY_INVALID_SERVER answer and the start-up error.
+    // Regression: the URL used to be quoted whole, so a password in it reached the
+    // GH_GATEWAY_INVALID_SERVER answer and the start-up error.
     const [problem] = refused('github', { url: 'ftp://alice:hunter2@files.example.com/mcp' });
     expect(problem).toContain('must use http:// or https://');
     expect(problem).not.toContain('hunter2');
