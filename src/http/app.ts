@@ -50,6 +50,8 @@ export interface AppOptions {
   upstreamSecrets: SecretBox;
   /** What upstreams configured with "identity": "assertion" receive about the caller. */
   identityFor?: IdentityFor;
+  /** Gatehouse's public signing keys, served at /jwks (the authorization server serves them when mounted). */
+  jwks?: () => { keys: unknown[] };
   /** When set, Gatehouse is also the OAuth authorization server MCP clients sign in through. */
   authServer?: Pick<
     AuthServerOptions,
@@ -215,6 +217,13 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       authentication: config.auth.enabled ? 'entra' : 'development (off)',
     }));
   });
+  const jwks = options.jwks;
+  if (options.authServer === undefined && jwks !== undefined) {
+    // Upstreams verify Gatehouse's identity assertions with these keys, authorization server or not.
+    app.get('/jwks', { schema: { hide: true } }, async (_request, reply) =>
+      reply.type('application/jwk-set+json; charset=utf-8').send(jwks()),
+    );
+  }
   if (options.authServer !== undefined) {
     await app.register(registerAuthServer, {
       config,

@@ -112,6 +112,7 @@ export async function startGatehouse(
       resolveCaller,
       upstreamSecrets: createSecretBox(master, 'gatehouse/upstream-secrets'),
       identityFor: identityAssertions(keyring, config.server.baseUrl),
+      jwks: () => keyring.jwks(),
       ...(authServer ? { authServer } : {}),
       toolPolicies: { ...config.toolPolicies, ...options.toolPolicies },
       ...(options.extraTools ? { extraTools: options.extraTools } : {}),
