@@ -28,6 +28,8 @@ export interface AuthServerOptions {
   registrationLimit?: RegistrationLimit;
   /** Told when a grant is revoked (revocation endpoint, refresh-token reuse), so its tokens stop at once. */
   onGrantRevoked?: (grantId: string) => void;
+  /** Resources besides /mcp that tokens may be bound to (the gateway's /mcp/{server}). */
+  acceptsResource?: (resource: string) => boolean;
 }
 
 /**
@@ -76,6 +78,7 @@ export async function registerAuthServer(app: FastifyInstance, options: AuthServ
     {
       issuer,
       resource,
+      acceptsResource: options.acceptsResource,
       scopes: resourceScopes,
       accessTokenTtlSeconds: config.auth.accessTokenTtlSeconds,
       refreshTokenTtlSeconds: config.auth.refreshTokenTtlSeconds,
@@ -124,5 +127,6 @@ export async function registerAuthServer(app: FastifyInstance, options: AuthServ
     secureCookies: issuer.startsWith('https:'),
     resourceScopes,
     resource,
+    ...(options.acceptsResource ? { acceptsResource: options.acceptsResource } : {}),
   });
 }

@@ -7,8 +7,10 @@ import { compileRedirectPattern, type RedirectPattern, redirectUrisProblem } fro
 export interface AuthServerSettings {
   /** Gatehouse's issuer: its public base URL. */
   issuer: string;
-  /** The canonical MCP resource URL every access token is bound to (RFC 8707). */
+  /** The canonical MCP resource URL access tokens are bound to by default (RFC 8707). */
   resource: string;
+  /** Other resources tokens may be requested for (the gateway's /mcp/{server} endpoints). */
+  acceptsResource?: ((resource: string) => boolean) | undefined;
   /** Scope names as tokens carry them. */
   scopes: readonly string[];
   accessTokenTtlSeconds: number;
@@ -109,14 +111,14 @@ export async function createProvider(
         defaultResource: () => settings.resource,
         useGrantedResource: () => true,
         getResourceServerInfo: (_ctx, resource) => {
-          if (resource !== settings.resource) {
+          if (resource !== settings.resource && !settings.acceptsResource?.(resource)) {
             throw new errors.InvalidTarget(
               `resource ${resource} is not served here; use ${settings.resource}`,
             );
           }
           return {
             scope: settings.scopes.join(' '),
-            audience: settings.resource,
+            audience: resource,
             accessTokenTTL: settings.accessTokenTtlSeconds,
             accessTokenFormat: 'jwt',
             jwt: { sign: { alg: 'RS256' } },

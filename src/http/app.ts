@@ -208,7 +208,11 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(async (web) => {
     await web.register(helmet, { global: true });
     await web.register(healthRoutes, { durable: stores.durable, ephemeral: stores.ephemeral });
-    await web.register(resourceServerRoutes, { config, resolveCaller: options.resolveCaller });
+    await web.register(resourceServerRoutes, {
+      config,
+      resolveCaller: options.resolveCaller,
+      upstreamTitle: (name) => gateway.runtime(name)?.server.title,
+    });
     await web.register(gatewayRoutes, { gateway, access, resolveCaller: options.resolveCaller });
     web.get('/', { schema: { hide: true } }, async () => ({
       name: 'Gatehouse',
@@ -230,6 +234,10 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       durable: stores.durable,
       ephemeral: stores.ephemeral,
       ...options.authServer,
+      acceptsResource: (resource) => {
+        const prefix = `${config.server.baseUrl}/mcp/`;
+        return resource.startsWith(prefix) && gateway.runtime(resource.slice(prefix.length)) !== undefined;
+      },
     });
   }
   const endpoint = {
@@ -252,7 +260,22 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     subscribeListChanged: (notify) =>
       gateway.onListChanged((kind) => notify(kind === 'resourceTemplates' ? 'resources' : kind)),
   });
-  await app.register(mcpEndpoint, { ...endpoint, paths: [MCP_SERVER_PATH], select: selectServer });
+  // Each /mcp/{server} challenges with its own resource metadata (RFC 9728 §5.1).
+  const serverChallenges = new Map<string, ReturnType<typeof authErrorDecorator>>();
+  await app.register(mcpEndpoint, {
+    ...endpoint,
+    paths: [MCP_SERVER_PATH],
+    select: selectServer,
+    decorateAuthError: (reply, error) => {
+      const name = (reply.request.params as { server?: string }).server ?? '';
+      let decorate = serverChallenges.get(name);
+      if (decorate === undefined) {
+        decorate = authErrorDecorator(challengeContext(config, `/mcp/${name}`));
+        if (gateway.runtime(name) !== undefined) serverChallenges.set(name, decorate);
+      }
+      decorate(reply, error);
+    },
+  });
   return app;
 }
 

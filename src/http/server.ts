@@ -180,19 +180,24 @@ export async function callerResolver(
     ...(fetchImpl ? { fetch: fetchImpl } : {}),
   });
   return {
-    resolveCaller: (request) =>
-      (request.params as { token?: string } | undefined)?.token === undefined
-        ? (authenticator.cached(request.headers.authorization) ?? authenticate(request))
-        : authenticate(request),
+    resolveCaller: (request) => {
+      const params = request.params as { token?: string; server?: string } | undefined;
+      if (params?.token !== undefined) return authenticate(request, undefined);
+      // /mcp/{server} is a protected resource of its own (RFC 9728): tokens bound to it are accepted there.
+      const resource =
+        params?.server === undefined ? undefined : `${config.server.baseUrl}/mcp/${params.server}`;
+      return authenticator.cached(request.headers.authorization, resource) ?? authenticate(request, resource);
+    },
     grantRevoked: (grantId) => authenticator.grantRevoked(grantId),
   };
 
-  function authenticate(request: FastifyRequest) {
+  function authenticate(request: FastifyRequest, resource: string | undefined) {
     return authenticator.authenticate({
       authorization: request.headers.authorization,
       pathToken: (request.params as { token?: string } | undefined)?.token,
       requestId: request.id,
       ip: request.ip,
+      resource,
     });
   }
 }

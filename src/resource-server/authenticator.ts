@@ -30,6 +30,11 @@ export interface RequestFacts {
   pathToken: string | undefined;
   requestId: string;
   ip: string;
+  /**
+   * The resource the request is for when it is not /mcp: the URL of /mcp/{server}. Gatehouse
+   * tokens bound to it, or to /mcp, are accepted there.
+   */
+  resource?: string | undefined;
 }
 
 /** How long a verified Gatehouse token is trusted before its grant is looked up again. */
@@ -70,9 +75,9 @@ export class Authenticator {
    * The caller for an already-verified bearer token, without any asynchronous step; undefined when
    * the token is not in the cache (then use authenticate). This is the hot path of every request.
    */
-  cached(authorization: string | undefined): Caller | undefined {
+  cached(authorization: string | undefined, resource?: string): Caller | undefined {
     const token = bearerToken(authorization);
-    return token === undefined ? undefined : this.#cache.get(VerifiedTokenCache.keyOf(token));
+    return token === undefined ? undefined : this.#cache.get(cacheKey(token, resource));
   }
 
   /** A grant was revoked here: its tokens stop working at once on this instance. */
@@ -83,7 +88,7 @@ export class Authenticator {
   async authenticate(facts: RequestFacts): Promise<Caller> {
     try {
       if (facts.pathToken !== undefined) return await this.#pathTokenCaller(facts.pathToken);
-      return await this.#bearerCaller(facts.authorization);
+      return await this.#bearerCaller(facts.authorization, facts.resource);
     } catch (error) {
       if (isGatehouseError(error) && error.code.startsWith('GH_AUTH_')) {
         this.options.audit.emit({
@@ -99,7 +104,7 @@ export class Authenticator {
     }
   }
 
-  async #bearerCaller(authorization: string | undefined): Promise<Caller> {
+  async #bearerCaller(authorization: string | undefined, resource: string | undefined): Promise<Caller> {
     if (authorization === undefined || authorization === '') {
       throw new GatehouseError(
         'GH_AUTH_MISSING_TOKEN',
@@ -109,13 +114,13 @@ export class Authenticator {
     const malformed = "the Authorization header must be 'Bearer <access token>'";
     const token = bearerToken(authorization);
     if (token === undefined) throw new GatehouseError('GH_AUTH_INVALID_TOKEN', malformed);
-    const key = VerifiedTokenCache.keyOf(token);
+    const key = cacheKey(token, resource);
     const cached = this.#cache.get(key);
     if (cached !== undefined) return cached;
     // Only a token not verified before needs its syntax checked (RFC 6750 §2.1 b64token).
     if (!B64TOKEN.test(token)) throw new GatehouseError('GH_AUTH_INVALID_TOKEN', malformed);
 
-    const identity = await this.#verify(token);
+    const identity = await this.#verify(token, resource);
     if (identity.kind === 'gatehouse' && identity.grantId !== undefined) {
       const grant = await this.options.durable.oauthModels.find('Grant', identity.grantId);
       if (grant === undefined)
@@ -135,7 +140,7 @@ export class Authenticator {
     return caller;
   }
 
-  async #verify(token: string): Promise<EntraIdentity | GatehouseIdentity> {
+  async #verify(token: string, resource: string | undefined): Promise<EntraIdentity | GatehouseIdentity> {
     const { config, keyring } = this.options;
     const { payload } = readUnverified(token);
     if (keyring !== undefined && payload.iss === config.server.baseUrl) {
@@ -143,7 +148,7 @@ export class Authenticator {
         token,
         {
           issuer: config.server.baseUrl,
-          resource: `${config.server.baseUrl}/mcp`,
+          resources: [`${config.server.baseUrl}/mcp`, ...(resource === undefined ? [] : [resource])],
           clockSkewSeconds: config.auth.clockSkewSeconds,
         },
         keyring.verificationKey,
@@ -231,6 +236,15 @@ export class Authenticator {
       throw error;
     });
   }
+}
+
+/**
+ * Where a verified token is cached: by its hash, and for /mcp/{server} also by that resource, so a
+ * token accepted there (bound to that server) is never taken from the cache for /mcp.
+ */
+function cacheKey(token: string, resource: string | undefined): string {
+  const key = VerifiedTokenCache.keyOf(token);
+  return resource === undefined ? key : `${key} ${resource}`;
 }
 
 function sha256(value: string): Buffer {

@@ -6,14 +6,20 @@ import { type ChallengeContext, wwwAuthenticate } from './challenge.js';
 
 export const RESOURCE_METADATA_PATH = '/.well-known/oauth-protected-resource';
 
-/** How scopes are named toward the authorization server, and the challenge every 401 carries. */
-export function challengeContext(config: GatehouseConfig): ChallengeContext | undefined {
+/**
+ * How scopes are named toward the authorization server, and the challenge every 401 carries.
+ * `resourcePath` is the protected resource's path: /mcp, or /mcp/{server} for one upstream.
+ */
+export function challengeContext(
+  config: GatehouseConfig,
+  resourcePath = '/mcp',
+): ChallengeContext | undefined {
   const entra = config.auth.entra;
   if (!config.auth.enabled || entra === undefined) return undefined;
   const advertise = scopeAdvertiser(config);
   const names = config.auth.scopeNames;
   return {
-    resourceMetadataUrl: `${config.server.baseUrl}${RESOURCE_METADATA_PATH}/mcp`,
+    resourceMetadataUrl: `${config.server.baseUrl}${RESOURCE_METADATA_PATH}${resourcePath}`,
     defaultScopes: [names.discover, names.toolsExecute].map(advertise),
     advertise,
   };
@@ -52,22 +58,44 @@ export function authErrorDecorator(context: ChallengeContext | undefined) {
  */
 export async function resourceServerRoutes(
   app: FastifyInstance,
-  options: { config: GatehouseConfig; resolveCaller(request: FastifyRequest): Caller | Promise<Caller> },
+  options: {
+    config: GatehouseConfig;
+    resolveCaller(request: FastifyRequest): Caller | Promise<Caller>;
+    /** The title of the upstream served at /mcp/{server}, or undefined when there is none of that name. */
+    upstreamTitle?(server: string): string | undefined;
+  },
 ) {
   const { config } = options;
   const entra = config.auth.entra;
   if (config.auth.enabled && entra !== undefined) {
     const names = config.auth.scopeNames;
-    const document = {
-      resource: `${config.server.baseUrl}/mcp`,
+    const describe = (path: string, name: string) => ({
+      resource: `${config.server.baseUrl}${path}`,
       authorization_servers: [authorizationServer(config)],
       scopes_supported: [names.discover, names.toolsRead, names.toolsExecute, names.chat].map(
         scopeAdvertiser(config),
       ),
       bearer_methods_supported: ['header'],
-      resource_name: 'Gatehouse',
+      resource_name: name,
       resource_documentation: `${config.server.baseUrl}/`,
-    };
+    });
+    const document = describe('/mcp', 'Gatehouse');
+    const upstreamTitle = options.upstreamTitle;
+    if (upstreamTitle !== undefined) {
+      app.get(`${RESOURCE_METADATA_PATH}/mcp/:server`, { schema: { hide: true } }, async (request, reply) => {
+        const { server } = request.params as { server: string };
+        const title = upstreamTitle(server);
+        if (title === undefined) {
+          return reply.code(404).send({
+            error: 'GH_GATEWAY_SERVER_NOT_FOUND',
+            message: `No upstream server is named '${server}', so /mcp/${server} is not a protected resource here.`,
+          });
+        }
+        return reply
+          .header('cache-control', 'public, max-age=300')
+          .send(describe(`/mcp/${server}`, `${title} (through Gatehouse)`));
+      });
+    }
     for (const url of [
       `${RESOURCE_METADATA_PATH}/mcp`,
       RESOURCE_METADATA_PATH,

@@ -5,8 +5,8 @@ import { describeJoseError } from './verify-entra-token.js';
 export interface GatehouseTrust {
   /** Gatehouse's issuer (its base URL). */
   issuer: string;
-  /** The canonical MCP resource URL tokens must be bound to (RFC 8707). */
-  resource: string;
+  /** The resource URLs a token may be bound to here (RFC 8707): /mcp, and /mcp/{server} on that endpoint. */
+  resources: readonly string[];
   clockSkewSeconds: number;
 }
 
@@ -33,16 +33,16 @@ export async function verifyGatehouseToken(
 ): Promise<GatehouseIdentity> {
   const { payload } = readUnverified(token);
   const audiences = Array.isArray(payload.aud) ? payload.aud : [payload.aud];
-  if (!audiences.includes(trust.resource)) {
+  if (!audiences.some((audience) => trust.resources.includes(String(audience)))) {
     throw invalidToken(
-      `token audience '${audiences.join(' ')}' is not this server (expected ${trust.resource})`,
+      `token audience '${audiences.join(' ')}' is not this server (expected ${trust.resources.join(' or ')})`,
     );
   }
   let claims: Record<string, unknown>;
   try {
     ({ payload: claims } = await jwtVerify(token, key, {
       issuer: trust.issuer,
-      audience: trust.resource,
+      audience: [...trust.resources],
       typ: 'at+jwt',
       algorithms: ['RS256', 'PS256', 'ES256'],
       clockTolerance: trust.clockSkewSeconds,

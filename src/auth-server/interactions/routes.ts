@@ -23,6 +23,8 @@ export interface InteractionOptions {
   /** Scopes a client may be granted on the MCP resource. */
   resourceScopes: readonly string[];
   resource: string;
+  /** Other resources a client may ask a token for (the gateway's /mcp/{server}). */
+  acceptsResource?: (resource: string) => boolean;
 }
 
 const LOGIN_STATE_TTL_MS = 10 * 60 * 1000;
@@ -274,10 +276,13 @@ export async function interactionRoutes(app: FastifyInstance, options: Interacti
       (scope) => ['openid', 'profile', 'offline_access'].includes(scope) || resourceScopes.includes(scope),
     );
     grant.addOIDCScope(oidcScopes.join(' ') || 'openid');
-    grant.addResourceScope(
-      options.resource,
-      (resourceScopes.length > 0 ? resourceScopes : options.resourceScopes).join(' '),
-    );
+    const granted = (resourceScopes.length > 0 ? resourceScopes : options.resourceScopes).join(' ');
+    grant.addResourceScope(options.resource, granted);
+    const asked = details.params.resource;
+    for (const resource of Array.isArray(asked) ? asked : asked === undefined ? [] : [asked]) {
+      if (typeof resource === 'string' && options.acceptsResource?.(resource))
+        grant.addResourceScope(resource, granted);
+    }
     return { consent: { grantId: await grant.save() } };
   }
 
