@@ -8,12 +8,14 @@ import {
   type TestUpstream,
 } from '../helpers/gateway-fixture.js';
 import { freePort } from '../helpers/ports.js';
+import { createTestDatabase } from '../helpers/services.js';
 
 // The gateway on a bad day: upstreams that are down at start, die mid-call, answer too slowly,
 // exit (stdio), flap, or hang. Each case ends with a clear JSON-RPC error naming the server, and
 // in every case tools/list at /mcp still answers with everything else.
-describe('gateway faults', () => {
+describe.each(['sqlite', 'postgres'] as const)('gateway faults (%s)', (backend) => {
   let f: GatewayFixture;
+  let database: Awaited<ReturnType<typeof createTestDatabase>> | undefined;
   let steady: TestUpstream;
   let flaky: TestUpstream;
   let doomed: TestUpstream;
@@ -27,6 +29,7 @@ describe('gateway faults', () => {
       startTestUpstream(),
     ]);
     await hung.behave('hang');
+    database = backend === 'postgres' ? await createTestDatabase() : undefined;
     const quickChecks = { healthCheck: { intervalMs: 1000, timeoutMs: 500, unhealthyAfter: 1 } };
     f = await startGatewayFixture(
       {
@@ -41,12 +44,14 @@ describe('gateway faults', () => {
         hung: { url: hung.url, connectTimeoutMs: 60_000, timeoutMs: 60_000 },
         local: { command: process.execPath, args: [TEST_UPSTREAM, '--stdio'], startup: 'eager' },
       },
-      { GATEHOUSE_GATEWAY_LIST_WAIT: '300' },
+      { GATEHOUSE_GATEWAY_LIST_WAIT: '300', ...(database ? { DATABASE_URL: database.url } : {}) },
     );
+    expect(f.gatehouse.stores.durable.backend).toBe(backend);
   }, 30_000);
   afterAll(async () => {
     await f?.close();
     await Promise.all([steady, flaky, doomed, hung].map((upstream) => upstream?.close({ kill: true })));
+    await database?.drop();
   });
 
   async function call(name: string, args: Record<string, unknown> = {}) {

@@ -2,13 +2,15 @@ import { createRemoteJWKSet, jwtVerify } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AuthFixture, IDS, mcpPost, startAuthFixture, vscodeToken } from '../helpers/auth-fixture.js';
 import { startTestUpstream, type TestUpstream } from '../helpers/gateway-fixture.js';
+import { createTestDatabase } from '../helpers/services.js';
 
 // The gateway's trust boundary, one test per attack. MCP security best practices, "Token
 // Passthrough": a token issued for Gatehouse is never sent to an upstream; what an upstream learns
 // about the caller is explicit per server. Stored credentials are write-only and encrypted at rest
 // (DESIGN §4); the registry is changed only by administrators; names cannot shadow other tools.
-describe('gateway security', () => {
+describe.each(['sqlite', 'postgres'] as const)('gateway security (%s)', (backend) => {
   let f: AuthFixture;
+  let database: Awaited<ReturnType<typeof createTestDatabase>> | undefined;
   let upstream: TestUpstream;
   let alice: string;
   let bob: string;
@@ -17,13 +19,19 @@ describe('gateway security', () => {
 
   beforeAll(async () => {
     upstream = await startTestUpstream();
-    f = await startAuthFixture({ GATEHOUSE_GATEWAY_SYNC_INTERVAL: '200' });
+    database = backend === 'postgres' ? await createTestDatabase() : undefined;
+    f = await startAuthFixture({
+      GATEHOUSE_GATEWAY_SYNC_INTERVAL: '200',
+      ...(database ? { DATABASE_URL: database.url } : {}),
+    });
+    expect(f.gatehouse.stores.durable.backend).toBe(backend);
     alice = await vscodeToken(f.entra, 'alice', scope);
     bob = await vscodeToken(f.entra, 'bob', scope);
   }, 60_000);
   afterAll(async () => {
     await f?.close();
     await upstream?.close();
+    await database?.drop();
   });
 
   function api(method: string, route: string, token: string, body?: unknown) {
