@@ -31,6 +31,8 @@ export class GatewaySurface {
       single?: string;
       listWaitMs: number;
       identityFor?: IdentityFor;
+      /** The config file's "tools" section, keyed by the names at /mcp: it wins over server definitions. */
+      overrides?: Readonly<Record<string, ToolPolicy>>;
     },
   ) {}
 
@@ -47,7 +49,7 @@ export class GatewaySurface {
         const override = runtime.server.toolOverrides[name];
         if (override?.hidden) continue;
         const exposed = this.nameOf(runtime, name);
-        if (!this.access.canSee(caller, this.toolPolicy(runtime, name, exposed))) continue;
+        if (!this.access.canSee(caller, this.toolPolicy(runtime, name))) continue;
         out.push(exposed === name ? tool : { ...tool, name: exposed });
       }
     }
@@ -87,7 +89,7 @@ export class GatewaySurface {
     const runtime = this.runtimeOfName(name);
     if (runtime === undefined) return undefined;
     const tool = this.findCached(runtime, 'tools', name);
-    return this.toolPolicy(runtime, tool === undefined ? undefined : String(tool.name), name);
+    return this.toolPolicy(runtime, tool === undefined ? undefined : String(tool.name));
   }
 
   /** Whether this surface owns the tool name (its server prefix names a known upstream). */
@@ -113,7 +115,7 @@ export class GatewaySurface {
     this.access.authorize(
       context.caller,
       name,
-      this.toolPolicy(runtime, upstreamName, name),
+      this.toolPolicy(runtime, upstreamName),
       context.requestId,
     );
     return this.forward(runtime, 'tools/call', { ...params, name: upstreamName }, context, name);
@@ -293,9 +295,13 @@ export class GatewaySurface {
     return items.find((item) => this.nameOf(runtime, String(item.name)) === exposed);
   }
 
-  private toolPolicy(runtime: ServerRuntime, upstreamName: string | undefined, _exposed: string): ToolPolicy {
-    const override = upstreamName === undefined ? undefined : runtime.server.toolOverrides[upstreamName];
-    return override?.policy ?? runtime.server.policy;
+  private toolPolicy(runtime: ServerRuntime, upstreamName: string | undefined): ToolPolicy {
+    if (upstreamName === undefined) return runtime.server.policy;
+    return (
+      this.options.overrides?.[exposedName(runtime.server.name, upstreamName)] ??
+      runtime.server.toolOverrides[upstreamName]?.policy ??
+      runtime.server.policy
+    );
   }
 
   private resourceTarget(uri: string): { runtime: ServerRuntime; uri: string; label: string } {

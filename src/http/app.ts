@@ -124,6 +124,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const toolPolicies = options.toolPolicies ?? {};
   const surfaceOptions = {
     listWaitMs: config.gateway.listWaitMs,
+    overrides: toolPolicies,
     ...(options.identityFor ? { identityFor: options.identityFor } : {}),
   };
   // The surface and the policy need each other: the policy asks the surface for an upstream tool's

@@ -74,10 +74,12 @@ let nextId = 1;
 export async function startGatewayFixture(
   mcpServers: Record<string, unknown>,
   env: Record<string, string> = {},
+  /** Other sections of the config file ("tools", …). */
+  file: Record<string, unknown> = {},
 ): Promise<GatewayFixture> {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'gatehouse-gateway-'));
   const configFile = path.join(dataDir, 'gatehouse.json');
-  writeFileSync(configFile, JSON.stringify({ mcpServers }));
+  writeFileSync(configFile, JSON.stringify({ ...file, mcpServers }));
   const config = loadConfig({
     env: {
       PORT: '0',
