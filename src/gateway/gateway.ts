@@ -4,6 +4,7 @@ import type { AuditSink } from '../ops/audit.js';
 import type { ServerRegistry } from './registry.js';
 import { type ListKind, ServerRuntime } from './runtime.js';
 import type { UpstreamServer } from './server-config.js';
+import { Subscriptions } from './subscriptions.js';
 
 export interface GatewayOptions {
   logger: Logger;
@@ -20,6 +21,7 @@ export interface GatewayOptions {
  */
 export class Gateway {
   readonly #runtimes = new Map<string, ServerRuntime>();
+  readonly subscriptions = new Subscriptions();
   readonly #listChanged = new Set<(kind: ListKind, server: string) => void>();
   #closed = false;
 
@@ -82,6 +84,7 @@ export class Gateway {
     for (const [name, runtime] of this.#runtimes) {
       if (wanted.get(name) !== runtime.server) {
         this.#runtimes.delete(name);
+        this.subscriptions.serverReset(name);
         void runtime.close();
         this.notify(name);
       }
@@ -95,6 +98,10 @@ export class Gateway {
         now: this.options.now ?? Date.now,
         onListChanged: (kind) => {
           for (const listener of this.#listChanged) listener(kind, server.name);
+        },
+        onResourceUpdated: (params) => {
+          if (params === undefined) this.subscriptions.serverReset(server.name);
+          else this.subscriptions.updated(server.name, params);
         },
       });
       this.#runtimes.set(server.name, runtime);

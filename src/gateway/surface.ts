@@ -112,12 +112,7 @@ export class GatewaySurface {
       );
     }
     const upstreamName = String(tool.name);
-    this.access.authorize(
-      context.caller,
-      name,
-      this.toolPolicy(runtime, upstreamName),
-      context.requestId,
-    );
+    this.access.authorize(context.caller, name, this.toolPolicy(runtime, upstreamName), context.requestId);
     return this.forward(runtime, 'tools/call', { ...params, name: upstreamName }, context, name);
   }
 
@@ -153,6 +148,28 @@ export class GatewaySurface {
         typeof content.uri === 'string' ? { ...content, uri: exposedUri(server, content.uri) } : content,
       ),
     };
+  }
+
+  /** resources/subscribe and resources/unsubscribe: the session hears of changes on its listening stream. */
+  async subscription(
+    action: 'subscribe' | 'unsubscribe',
+    params: Item,
+    context: RequestContext,
+  ): Promise<Item> {
+    const exposed = String(params.uri ?? '');
+    const target = this.resourceTarget(exposed);
+    if (context.sessionId === undefined) {
+      throw new GatehouseError(
+        'GH_MCP_SESSION_REQUIRED',
+        `resources/${action} needs a session: updates are sent on the session's listening stream (GET with Mcp-Session-Id).`,
+      );
+    }
+    this.access.authorize(context.caller, target.label, target.runtime.server.policy, context.requestId);
+    const { subscriptions } = this.gateway;
+    if (action === 'subscribe')
+      await subscriptions.subscribe(target.runtime, target.uri, exposed, context.sessionId);
+    else await subscriptions.unsubscribe(target.runtime, target.uri, context.sessionId);
+    return {};
   }
 
   async complete(params: Item, context: RequestContext): Promise<Item> {
@@ -204,8 +221,14 @@ export class GatewaySurface {
       const identity = await this.options.identityFor?.(context.caller, runtime.server);
       const headers = identity?.headers;
       let forwarded = withoutProtocolMeta(params);
-      if (identity?.meta !== undefined)
-        forwarded = { ...forwarded, _meta: { ...(forwarded._meta as Item | undefined), ...identity.meta } };
+      const meta = {
+        ...identity?.meta,
+        // The caller's logging/setLevel, per request as 2026-07-28 has it (a handshake-era upstream gets it once, below).
+        ...(context.logLevel === undefined ? {} : { [LOG_LEVEL_META_KEY]: context.logLevel }),
+      };
+      if (Object.keys(meta).length > 0)
+        forwarded = { ...forwarded, _meta: { ...(forwarded._meta as Item | undefined), ...meta } };
+      if (context.logLevel !== undefined) await runtime.connection.ensureLogLevel(context.logLevel);
       const sendProgress = context.sendProgress;
       const result = await runtime.forward(method, forwarded, {
         signal: context.signal,
@@ -213,6 +236,7 @@ export class GatewaySurface {
           ? {}
           : { onprogress: (update) => sendProgress(update.progress, update.total, update.message) }),
         ...(headers === undefined ? {} : { headers }),
+        ...(context.relay === undefined ? {} : { relay: context.relay }),
       });
       if (result.isError === true) outcome = 'tool-error';
       return result;
@@ -319,6 +343,8 @@ export class GatewaySurface {
     );
   }
 }
+
+const LOG_LEVEL_META_KEY = 'io.modelcontextprotocol/logLevel';
 
 /** Resolves to undefined when the promise takes longer than `ms` (it goes on, and fills the cache when it ends). */
 function withinTime<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {

@@ -256,8 +256,14 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     resolveCaller: options.resolveCaller,
     decorateAuthError,
   };
+  const sessionHooks = {
+    provideSessionNotifier: (notify: (sessionId: string, message: unknown) => boolean) =>
+      gateway.subscriptions.addNotifier(notify),
+    onSessionEnded: (sessionId: string) => gateway.subscriptions.sessionEnded(sessionId),
+  };
   await app.register(mcpEndpoint, {
     ...endpoint,
+    ...sessionHooks,
     subscribeListChanged: (notify) =>
       gateway.onListChanged((kind) => notify(kind === 'resourceTemplates' ? 'resources' : kind)),
   });
@@ -265,6 +271,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const serverChallenges = new Map<string, ReturnType<typeof authErrorDecorator>>();
   await app.register(mcpEndpoint, {
     ...endpoint,
+    ...sessionHooks,
     paths: [MCP_SERVER_PATH],
     select: selectServer,
     decorateAuthError: (reply, error) => {

@@ -1,6 +1,6 @@
 import { GatehouseError, isGatehouseError } from '../errors/index.js';
 import type { GatewaySurface } from '../gateway/surface.js';
-import { UpstreamRpcError } from '../gateway/upstream/connection.js';
+import { type Relay, UpstreamRpcError } from '../gateway/upstream/connection.js';
 import type { Caller } from '../identity/caller.js';
 import {
   failure,
@@ -20,6 +20,12 @@ export interface RequestContext {
   readonly signal: AbortSignal;
   /** Present when the response is an SSE stream and the request carried a progress token. */
   readonly sendProgress: ((progress: number, total?: number, message?: string) => void) | undefined;
+  /** The client's session, when it has one. */
+  readonly sessionId?: string | undefined;
+  /** The level the session asked for with logging/setLevel. */
+  readonly logLevel?: string | undefined;
+  /** When the response is a stream: how an upstream's requests and notifications reach the client. */
+  readonly relay?: Relay | undefined;
 }
 
 export interface ServerIdentity {
@@ -73,6 +79,8 @@ export class McpDispatcher {
           }),
         ],
         ['resources/read', (params, context) => gateway.readResource(params, context)],
+        ['resources/subscribe', (params, context) => gateway.subscription('subscribe', params, context)],
+        ['resources/unsubscribe', (params, context) => gateway.subscription('unsubscribe', params, context)],
         ['completion/complete', (params, context) => gateway.complete(params, context)],
       );
     }
@@ -117,6 +125,21 @@ export class McpDispatcher {
     }
   }
 
+  /** Whether the request is relayed to an upstream (so the upstream may send the client messages meanwhile). */
+  forwards(message: JsonRpcRequest): boolean {
+    if (this.gateway === undefined) return false;
+    switch (message.method) {
+      case 'tools/call':
+        return typeof message.params?.name === 'string' && !this.registry.has(message.params.name);
+      case 'prompts/get':
+      case 'resources/read':
+      case 'completion/complete':
+        return true;
+      default:
+        return false;
+    }
+  }
+
   /** Notifications need no answer; the ones Gatehouse acts on are handled by the endpoint. */
   notify(_message: JsonRpcNotification): void {}
 
@@ -127,8 +150,9 @@ export class McpDispatcher {
         ? {
             tools: { listChanged: true },
             prompts: { listChanged: true },
-            resources: { listChanged: true },
+            resources: { listChanged: true, subscribe: true },
             completions: {},
+            logging: {},
           }
         : { tools: { listChanged: false } },
       serverInfo: { name: this.server.name, title: this.server.title, version: this.server.version },

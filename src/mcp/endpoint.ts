@@ -1,5 +1,7 @@
+import { randomUUID } from 'node:crypto';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { GatehouseError, isGatehouseError } from '../errors/index.js';
+import { type Relay, UpstreamRpcError } from '../gateway/upstream/connection.js';
 import type { Caller } from '../identity/caller.js';
 import type { McpDispatcher, RequestContext } from './dispatcher.js';
 import {
@@ -8,6 +10,7 @@ import {
   type JsonRpcId,
   type JsonRpcRequest,
   type JsonRpcResponse,
+  success,
 } from './jsonrpc.js';
 import { negotiateProtocolVersion } from './protocol.js';
 import type { McpSession, SessionManager } from './sessions.js';
@@ -24,6 +27,10 @@ export interface McpEndpointOptions {
   select?(request: FastifyRequest): { dispatcher: McpDispatcher; access: ToolAccess };
   /** Registers the function to call when the lists the endpoint serves changed (sent to listening streams). */
   subscribeListChanged?(notify: (kind: 'tools' | 'prompts' | 'resources') => void): void;
+  /** Registers the function that sends a notification to one session's listening streams. */
+  provideSessionNotifier?(notify: (sessionId: string, message: unknown) => boolean): void;
+  /** Told when a client ends its session (DELETE). */
+  onSessionEnded?(sessionId: string): void;
   sessions: SessionManager;
   transport: TransportPolicy;
   sessionMode: 'stateful' | 'stateless';
@@ -41,6 +48,9 @@ export const MCP_SERVER_PATH = '/mcp/:server';
 /** The legacy shared-secret path: /mcp/t-{MCP_SERVER_TOKEN}/http. */
 export const PATH_TOKEN_ROUTE = '/mcp/t-:token/http';
 const KEEPALIVE_MS = 25_000;
+/** How long a request relayed to the client (sampling, elicitation) waits for its answer. */
+const CLIENT_ANSWER_MS = 10 * 60_000;
+const LOG_LEVELS = ['debug', 'info', 'notice', 'warning', 'error', 'critical', 'alert', 'emergency'];
 const MCP_RESPONSE_HEADERS = { 'x-content-type-options': 'nosniff', 'cache-control': 'no-store' } as const;
 
 /**
@@ -51,6 +61,11 @@ export async function mcpEndpoint(app: FastifyInstance, options: McpEndpointOpti
   const { sessions, transport } = options;
   const listeners = new Map<string, Set<SseStream>>();
   const inFlight = new Map<string, { abort(reason: unknown): void }>();
+  /** Requests sent to clients on their response streams, by the id Gatehouse gave them. */
+  const toClients = new Map<
+    string,
+    { userId: string; resolve(result: Record<string, unknown>): void; reject(error: Error): void }
+  >();
 
   // Our own parser so that malformed JSON becomes JSON-RPC -32700 rather than Fastify's 400.
   app.removeAllContentTypeParsers();
@@ -82,6 +97,12 @@ export async function mcpEndpoint(app: FastifyInstance, options: McpEndpointOpti
       for (const stream of streams) stream.end({ closeConnection: true });
   });
 
+  options.provideSessionNotifier?.((sessionId, message) => {
+    const streams = listeners.get(sessionId);
+    if (streams === undefined) return false;
+    for (const stream of streams) stream.send(message);
+    return true;
+  });
   options.subscribeListChanged?.((kind) => {
     const notification = { jsonrpc: '2.0', method: `notifications/${kind}/list_changed` };
     for (const streams of listeners.values()) for (const stream of streams) stream.send(notification);
@@ -128,6 +149,7 @@ export async function mcpEndpoint(app: FastifyInstance, options: McpEndpointOpti
       else if (classified.kind === 'invalid') rejected.push(failure(classified.id, classified.error));
       else if (classified.kind === 'notification')
         onNotification(classified.message.method, classified.message.params, session);
+      else answerFromClient(classified.message, caller);
     }
     if (rejected.length > 0 && requests.length === 0 && !Array.isArray(body)) {
       return reply.code(400).type('application/json').send(JSON.stringify(rejected[0]));
@@ -147,10 +169,12 @@ export async function mcpEndpoint(app: FastifyInstance, options: McpEndpointOpti
       if (options.sessionMode === 'stateful') {
         const params = initialize.params ?? {};
         const clientInfo = params.clientInfo as { name?: unknown } | undefined;
+        const capabilities = (params.capabilities ?? {}) as Record<string, unknown>;
         const created = await sessions.create(
           caller.userId,
           negotiateProtocolVersion(params.protocolVersion),
           typeof clientInfo?.name === 'string' ? clientInfo.name.slice(0, 200) : null,
+          capabilities.sampling !== undefined || capabilities.elicitation !== undefined,
         );
         reply.header('mcp-session-id', created.id);
       }
@@ -159,10 +183,33 @@ export async function mcpEndpoint(app: FastifyInstance, options: McpEndpointOpti
     const wantsProgress = requests.some((message) => hasProgressToken(message));
     const useSse = accepts.sse && (options.responseMode === 'sse' || !accepts.json || wantsProgress);
     if (!useSse) {
+      // A relayed request may bring the upstream's requests and log messages for the client, which
+      // can only travel on a stream: the answer turns into one when the first of them comes, and
+      // stays plain JSON otherwise.
+      const mayRelay =
+        accepts.sse &&
+        session !== undefined &&
+        (session.answersRequests === true || session.logLevel !== undefined) &&
+        requests.some((message) => dispatcher.forwards(message));
+      let opened: SseStream | undefined;
+      const lazy = mayRelay
+        ? (message: unknown) => {
+            if (opened === undefined) {
+              opened = new SseStream();
+              reply.headers(SSE_HEADERS).send(opened.body);
+            }
+            opened.send(message);
+          }
+        : undefined;
       const responses = await Promise.all(
-        requests.map((message) => run(dispatcher, message, caller, session, undefined, request.id)),
+        requests.map((message) => run(dispatcher, message, caller, session, lazy, request.id)),
       );
       const all = rejected.length > 0 ? [...rejected, ...responses] : responses;
+      if (opened !== undefined) {
+        for (const response of all) opened.send(response);
+        opened.end();
+        return reply;
+      }
       return reply.type('application/json').send(JSON.stringify(Array.isArray(body) ? all : all[0]));
     }
 
@@ -171,7 +218,7 @@ export async function mcpEndpoint(app: FastifyInstance, options: McpEndpointOpti
     for (const response of rejected) stream.send(response);
     Promise.all(
       requests.map((message) =>
-        run(dispatcher, message, caller, session, stream, request.id).then((response) =>
+        run(dispatcher, message, caller, session, (sent) => stream.send(sent), request.id).then((response) =>
           stream.send(response),
         ),
       ),
@@ -190,7 +237,8 @@ export async function mcpEndpoint(app: FastifyInstance, options: McpEndpointOpti
     message: JsonRpcRequest,
     caller: Caller,
     session: McpSession | undefined,
-    stream: SseStream | undefined,
+    /** Sends a message to the client ahead of the response (on the response stream); absent for plain JSON. */
+    toClient: ((message: unknown) => void) | undefined,
     requestId: string,
   ) {
     // Most tools never look at the signal: the controller is created only when one does, or when
@@ -204,16 +252,20 @@ export async function mcpEndpoint(app: FastifyInstance, options: McpEndpointOpti
     const key = session === undefined ? undefined : `${session.id}\u0000${String(message.id)}`;
     if (key !== undefined) inFlight.set(key, cancellation);
     const progressToken = (message.params?._meta as { progressToken?: unknown } | undefined)?.progressToken;
+    if (message.method === 'logging/setLevel') return setLogLevel(message, session);
     const context: RequestContext = {
       caller,
       requestId,
+      sessionId: session?.id,
+      logLevel: session?.logLevel,
+      relay: toClient === undefined ? undefined : relayTo(toClient, caller, session),
       get signal() {
         return lazyController().signal;
       },
       sendProgress:
-        stream !== undefined && (typeof progressToken === 'string' || typeof progressToken === 'number')
+        toClient !== undefined && (typeof progressToken === 'string' || typeof progressToken === 'number')
           ? (progress, total, text) =>
-              stream.send({
+              toClient({
                 jsonrpc: '2.0',
                 method: 'notifications/progress',
                 params: {
@@ -230,6 +282,76 @@ export async function mcpEndpoint(app: FastifyInstance, options: McpEndpointOpti
     } finally {
       if (key !== undefined) inFlight.delete(key);
     }
+  }
+
+  /** The client's side of relayed exchanges: requests it must answer, notifications it may want. */
+  function relayTo(send: (message: unknown) => void, caller: Caller, session: McpSession | undefined): Relay {
+    return {
+      notify(method, params) {
+        if (method === 'notifications/message') {
+          const wanted = session?.logLevel;
+          if (wanted === undefined || LOG_LEVELS.indexOf(String(params?.level)) < LOG_LEVELS.indexOf(wanted))
+            return;
+        }
+        send({ jsonrpc: '2.0', method, ...(params === undefined ? {} : { params }) });
+      },
+      request(method, params) {
+        if (session?.answersRequests !== true) {
+          return Promise.reject(
+            new Error(
+              `the client did not declare that it answers ${method} (its capabilities at initialize)`,
+            ),
+          );
+        }
+        const id = `gatehouse-${randomUUID()}`;
+        return new Promise((resolve, reject) => {
+          const timer = setTimeout(() => {
+            toClients.delete(id);
+            reject(new Error(`the client did not answer ${method} within ${CLIENT_ANSWER_MS / 1000} s`));
+          }, CLIENT_ANSWER_MS).unref();
+          toClients.set(id, {
+            userId: caller.userId,
+            resolve: (result) => {
+              clearTimeout(timer);
+              resolve(result);
+            },
+            reject: (error) => {
+              clearTimeout(timer);
+              reject(error);
+            },
+          });
+          send({ jsonrpc: '2.0', id, method, ...(params === undefined ? {} : { params }) });
+        });
+      },
+    };
+  }
+
+  /** A client's answer to a relayed request; only the user it was asked of may answer it. */
+  function answerFromClient(message: JsonRpcResponse, caller: Caller): void {
+    const pending = toClients.get(String(message.id));
+    if (pending === undefined || pending.userId !== caller.userId) return;
+    toClients.delete(String(message.id));
+    if ('result' in message) pending.resolve(message.result as Record<string, unknown>);
+    else pending.reject(new UpstreamRpcError(message.error.code, message.error.message, message.error.data));
+  }
+
+  async function setLogLevel(
+    message: JsonRpcRequest,
+    session: McpSession | undefined,
+  ): Promise<JsonRpcResponse> {
+    const level = message.params?.level;
+    if (typeof level !== 'string' || !LOG_LEVELS.includes(level)) {
+      return failure(
+        message.id,
+        new GatehouseError(
+          'GH_MCP_INVALID_PARAMS',
+          `logging/setLevel needs params.level, one of ${LOG_LEVELS.join(', ')}.`,
+        ),
+      );
+    }
+    // Without a session there is nothing to remember it in; the request still succeeds (MCP logging).
+    if (session !== undefined) await sessions.setLogLevel(session, level);
+    return success(message.id, {});
   }
 
   function onNotification(
@@ -298,6 +420,7 @@ export async function mcpEndpoint(app: FastifyInstance, options: McpEndpointOpti
     await sessions.end(session.id);
     for (const stream of listeners.get(session.id) ?? []) stream.end();
     listeners.delete(session.id);
+    options.onSessionEnded?.(session.id);
     return reply.code(204).send();
   }
 

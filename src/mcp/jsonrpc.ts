@@ -22,8 +22,8 @@ export interface JsonRpcNotification {
 export type IncomingMessage =
   | { kind: 'request'; message: JsonRpcRequest }
   | { kind: 'notification'; message: JsonRpcNotification }
-  /** A response to a server-initiated request; accepted and ignored. */
-  | { kind: 'response' }
+  /** A response to a request Gatehouse sent the client (relayed from an upstream). */
+  | { kind: 'response'; message: JsonRpcResponse }
   | { kind: 'invalid'; id: JsonRpcId | null; error: GatehouseError };
 
 export interface JsonRpcSuccess {
@@ -63,7 +63,8 @@ export function classifyMessage(value: unknown): IncomingMessage {
       return invalid(null, 'the "id" member must be a string or an integer (MCP forbids null ids)');
     return { kind: 'request', message: message as unknown as JsonRpcRequest };
   }
-  if (('result' in message || 'error' in message) && 'id' in message) return { kind: 'response' };
+  if (('result' in message || 'error' in message) && 'id' in message)
+    return { kind: 'response', message: message as unknown as JsonRpcResponse };
   return invalid(
     id,
     'the message has neither "method" (a request or notification) nor "result"/"error" (a response)',

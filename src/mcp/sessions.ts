@@ -8,6 +8,10 @@ export interface McpSession {
   readonly protocolVersion: string;
   readonly clientName: string | null;
   readonly createdAt: number;
+  /** Whether the client can answer requests from servers (it declared sampling or elicitation). */
+  readonly answersRequests?: boolean;
+  /** The level set with logging/setLevel; log messages are relayed to the client only when set. */
+  readonly logLevel?: string;
 }
 
 interface CachedSession {
@@ -35,13 +39,19 @@ export class SessionManager {
     private readonly now: () => number = Date.now,
   ) {}
 
-  async create(userId: string, protocolVersion: string, clientName: string | null): Promise<McpSession> {
+  async create(
+    userId: string,
+    protocolVersion: string,
+    clientName: string | null,
+    answersRequests = false,
+  ): Promise<McpSession> {
     const session: McpSession = {
       id: randomUUID(),
       userId,
       protocolVersion,
       clientName,
       createdAt: this.now(),
+      ...(answersRequests ? { answersRequests } : {}),
     };
     await this.store.set(KEY_PREFIX + session.id, JSON.stringify(session), this.ttlMs);
     this.remember(session);
@@ -71,6 +81,14 @@ export class SessionManager {
     await this.store.touch(KEY_PREFIX + id, this.ttlMs);
     this.remember(session);
     return session;
+  }
+
+  /** Stores the session's log level (logging/setLevel); the session as now stored. */
+  async setLogLevel(session: McpSession, logLevel: string): Promise<McpSession> {
+    const updated: McpSession = { ...session, logLevel };
+    await this.store.set(KEY_PREFIX + session.id, JSON.stringify(updated), this.ttlMs);
+    this.remember(updated);
+    return updated;
   }
 
   async end(id: string): Promise<boolean> {

@@ -11,21 +11,10 @@ import { CONFORMANCE, serverScenarioResults } from './conformance-cli.js';
 // Gatehouse at /mcp/fixture, in the same test; through Gatehouse they must pass exactly what they
 // pass directly. (2026-07-28 joins once Gatehouse's own endpoint speaks that revision.)
 //
-// What the gateway does not relay yet makes a scenario differ; each is listed here with the reason
-// and asserted to still differ, so the list can only shrink.
-const NOT_RELAYED_YET: Record<string, string> = {
-  'tools-call-sampling': 'server-to-client requests (sampling/createMessage) are not relayed to the caller',
-  'tools-call-elicitation': 'server-to-client requests (elicitation/create) are not relayed to the caller',
-  'elicitation-sep1034-defaults':
-    'server-to-client requests (elicitation/create) are not relayed to the caller',
-  'elicitation-sep1330-enums': 'server-to-client requests (elicitation/create) are not relayed to the caller',
-  'tools-call-with-logging': "the upstream's log notifications during a call are not relayed to the caller",
-  'logging-set-level':
-    'logging/setLevel is not forwarded (the upstream connection is shared by every caller)',
-  'resources-subscribe':
-    'resources/subscribe is not forwarded (no per-caller subscriptions on the shared connection)',
-  'resources-unsubscribe': 'resources/unsubscribe is not forwarded (see resources-subscribe)',
-};
+// Sampling, elicitation, log messages and resource subscriptions travel both ways through the
+// gateway, so nothing differs. Should a scenario ever differ for a reason that cannot be fixed,
+// it goes here with the reason, and is asserted to still differ.
+const NOT_RELAYED_YET: Record<string, string> = {};
 
 describe('MCP conformance through the gateway: /mcp/{server} passes what the upstream passes', () => {
   let upstream: RunningConformanceUpstream;

@@ -1,5 +1,7 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import {
   Client,
+  type McpSubscription,
   ProtocolError,
   SdkError,
   SdkErrorCode,
@@ -22,11 +24,33 @@ export class UpstreamRpcError extends Error {
   }
 }
 
+/**
+ * The caller's end of a relayed request: what the upstream asks of the client while it works
+ * (sampling, elicitation) and what it tells it (log messages) go back to the caller who made the
+ * request, on that request's stream.
+ */
+export interface Relay {
+  request(method: string, params: Record<string, unknown> | undefined): Promise<Record<string, unknown>>;
+  notify(method: string, params: Record<string, unknown> | undefined): void;
+}
+
+/**
+ * Which caller a message from the upstream belongs to. The connection is shared by every caller;
+ * the request's async context is not: messages that arrive on a request's own answer stream (and
+ * the 2026-07-28 input-required rounds) are handled within it.
+ */
+const currentRelay = new AsyncLocalStorage<Relay>();
+
+/** What the gateway answers to the upstream on behalf of a client. */
+const RELAYED_REQUESTS = ['sampling/createMessage', 'elicitation/create'] as const;
+
 export interface UpstreamEvents {
   /** The upstream said its list of tools, prompts or resources changed. */
   listChanged(kind: 'tools' | 'prompts' | 'resources'): void;
   /** The connection went away without being closed by Gatehouse. */
   lost(error: Error | undefined): void;
+  /** The upstream says a subscribed resource changed. */
+  resourceUpdated(params: Record<string, unknown>): void;
 }
 
 export interface ForwardOptions {
@@ -34,6 +58,8 @@ export interface ForwardOptions {
   onprogress?: ((progress: { progress: number; total?: number; message?: string }) => void) | undefined;
   /** Extra HTTP headers for this one request (remote upstreams only). */
   headers?: Readonly<Record<string, string>> | undefined;
+  /** Where the upstream's requests and notifications for the caller go while this request runs. */
+  relay?: Relay | undefined;
   timeoutMs?: number | undefined;
 }
 
@@ -46,6 +72,7 @@ const ANY_RESULT: StandardSchemaV1<Record<string, unknown>> = {
   },
 };
 
+const LOG_LEVELS = ['debug', 'info', 'notice', 'warning', 'error', 'critical', 'alert', 'emergency'];
 const RESTART_MIN_MS = 1_000;
 const RESTART_MAX_MS = 30_000;
 
@@ -62,6 +89,12 @@ export class UpstreamConnection {
   #closed = false;
   #restartDelay = RESTART_MIN_MS;
   #restartTimer: NodeJS.Timeout | undefined;
+  /** The level set on a handshake-era upstream's connection with logging/setLevel. */
+  #logLevel: string | undefined;
+  /** Resources some caller subscribed to (kept across reconnections). */
+  readonly #resourceUris = new Set<string>();
+  /** A 2026-07-28 upstream's subscriptions/listen stream: list changes and subscribed resources. */
+  #listen: McpSubscription | undefined;
 
   constructor(
     readonly server: UpstreamServer,
@@ -101,16 +134,63 @@ export class UpstreamConnection {
   async request(method: string, params: Record<string, unknown> | undefined, options: ForwardOptions = {}) {
     const client = await this.connect();
     const timeoutMs = options.timeoutMs ?? this.server.timeoutMs;
-    try {
-      return await client.request({ method, ...(params === undefined ? {} : { params }) }, ANY_RESULT, {
+    const send = () =>
+      client.request({ method, ...(params === undefined ? {} : { params }) }, ANY_RESULT, {
         timeout: timeoutMs,
         ...(options.signal ? { signal: options.signal } : {}),
         ...(options.onprogress ? { onprogress: options.onprogress, resetTimeoutOnProgress: true } : {}),
         ...(options.headers ? { headers: options.headers } : {}),
       } as Parameters<Client['request']>[2]);
+    try {
+      return await (options.relay === undefined ? send() : currentRelay.run(options.relay, send));
     } catch (error) {
       throw this.translate(error, method, timeoutMs, options.signal);
     }
+  }
+
+  /**
+   * A handshake-era upstream logs at the level set on its connection, which every caller shares:
+   * it is lowered to the most verbose level any caller asked for (the relay then filters per caller).
+   */
+  async ensureLogLevel(level: string): Promise<void> {
+    const client = await this.connect();
+    if (client.getProtocolEra() === 'modern' || this.capabilities?.logging === undefined) return;
+    const current = this.#logLevel;
+    if (current !== undefined && LOG_LEVELS.indexOf(current) <= LOG_LEVELS.indexOf(level)) return;
+    this.#logLevel = level;
+    await this.request('logging/setLevel', { level }).catch(() => {
+      this.#logLevel = current;
+    });
+  }
+
+  /** Subscribes the connection to a resource: resources/subscribe, or a 2026-07-28 listen stream naming it. */
+  async subscribeResource(uri: string): Promise<void> {
+    const client = await this.connect();
+    this.#resourceUris.add(uri);
+    if (client.getProtocolEra() === 'modern') await this.listen(client);
+    else await this.request('resources/subscribe', { uri });
+  }
+
+  async unsubscribeResource(uri: string): Promise<void> {
+    const client = await this.connect();
+    this.#resourceUris.delete(uri);
+    if (client.getProtocolEra() === 'modern') await this.listen(client);
+    else await this.request('resources/unsubscribe', { uri });
+  }
+
+  /**
+   * A 2026-07-28 upstream sends change notifications only on a subscriptions/listen stream: one per
+   * connection, reopened with the new filter when the subscribed resources change.
+   */
+  private async listen(client: Client): Promise<void> {
+    const previous = this.#listen;
+    this.#listen = await client.listen({
+      toolsListChanged: true,
+      promptsListChanged: true,
+      resourcesListChanged: true,
+      ...(this.#resourceUris.size > 0 ? { resourceSubscriptions: [...this.#resourceUris] } : {}),
+    });
+    await previous?.close().catch(() => {});
   }
 
   async close(): Promise<void> {
@@ -126,8 +206,24 @@ export class UpstreamConnection {
     const name = this.server.name;
     const client = new Client(
       { name: 'gatehouse', version: this.version },
-      { capabilities: {}, versionNegotiation: { mode: 'auto' } },
+      {
+        // Sampling and elicitation are answered by the caller whose request the upstream is serving.
+        capabilities: { sampling: {}, elicitation: { form: {}, url: {} } },
+        versionNegotiation: { mode: 'auto' },
+      },
     );
+    for (const relayed of RELAYED_REQUESTS) {
+      client.setRequestHandler(relayed, async (request) => {
+        const relay = currentRelay.getStore();
+        if (relay === undefined) {
+          throw new ProtocolError(
+            -32601,
+            `${relayed} reached Gatehouse outside of a caller's request (or from a stdio server), so there is no client to ask.`,
+          );
+        }
+        return (await relay.request(relayed, request.params as Record<string, unknown>)) as never;
+      });
+    }
     client.setNotificationHandler('notifications/tools/list_changed', () => this.events.listChanged('tools'));
     client.setNotificationHandler('notifications/prompts/list_changed', () =>
       this.events.listChanged('prompts'),
@@ -135,8 +231,14 @@ export class UpstreamConnection {
     client.setNotificationHandler('notifications/resources/list_changed', () =>
       this.events.listChanged('resources'),
     );
+    client.setNotificationHandler('notifications/resources/updated', (notification) =>
+      this.events.resourceUpdated(notification.params as Record<string, unknown>),
+    );
     client.setNotificationHandler('notifications/message', (notification) => {
-      this.logger.info({ upstream: name, data: notification.params.data }, `upstream ${name} logged`);
+      const relay = currentRelay.getStore();
+      if (relay !== undefined)
+        relay.notify('notifications/message', notification.params as Record<string, unknown>);
+      else this.logger.debug({ upstream: name, data: notification.params.data }, `upstream ${name} logged`);
     });
     const transport = createTransport(this.server.transport, (line) =>
       this.logger.info({ upstream: name, stderr: line }, `upstream ${name}: ${line}`),
@@ -170,6 +272,15 @@ export class UpstreamConnection {
       if (error.message.startsWith('Maximum reconnection attempts')) void client.close();
     };
     this.#client = client;
+    this.#logLevel = undefined;
+    if (client.getProtocolEra() === 'modern') {
+      this.listen(client).catch((error: unknown) =>
+        this.logger.info(
+          { upstream: name, err: error },
+          `upstream ${name}: no subscriptions/listen stream; lists refresh on expiry`,
+        ),
+      );
+    }
     this.#restartDelay = RESTART_MIN_MS;
     this.logger.info(
       { upstream: name, protocolVersion: client.getNegotiatedProtocolVersion() },
