@@ -99,10 +99,7 @@ export class Gateway {
         onListChanged: (kind) => {
           for (const listener of this.#listChanged) listener(kind, server.name);
         },
-        onResourceUpdated: (params) => {
-          if (params === undefined) this.subscriptions.serverReset(server.name);
-          else this.subscriptions.updated(server.name, params);
-        },
+        onResourceUpdated: (params) => this.subscriptions.updated(server.name, params),
       });
       this.#runtimes.set(server.name, runtime);
       if (server.enabled) runtime.start();

@@ -48,8 +48,8 @@ export class ServerRuntime {
       now: () => number;
       /** The upstream's lists changed (its notification, or a refresh that found a difference). */
       onListChanged(kind: ListKind): void;
-      /** A subscribed resource changed; or, with undefined, the upstream forgot its subscriptions. */
-      onResourceUpdated(params: Record<string, unknown> | undefined): void;
+      /** A subscribed resource changed. */
+      onResourceUpdated(params: Record<string, unknown>): void;
     },
   ) {
     this.breaker = new CircuitBreaker(server.circuitBreaker, options.now);
@@ -64,7 +64,6 @@ export class ServerRuntime {
         lost: () => {
           this.health.record({ ok: false, latencyMs: 0, error: 'connection lost' });
           this.invalidate();
-          options.onResourceUpdated(undefined);
         },
         resourceUpdated: (params) => options.onResourceUpdated(params),
       },

@@ -58,7 +58,7 @@ export class Subscriptions {
     }
   }
 
-  /** A server's connection was replaced or lost: the upstream forgot its subscriptions. */
+  /** A server was redefined or removed: its new connection starts without subscriptions. */
   serverReset(server: string): void {
     this.#subscribers.delete(server);
   }

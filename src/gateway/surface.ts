@@ -1,3 +1,4 @@
+import { LOG_LEVEL_META_KEY } from '@modelcontextprotocol/client';
 import { GatehouseError } from '../errors/index.js';
 import type { Caller } from '../identity/caller.js';
 import type { RequestContext } from '../mcp/dispatcher.js';
@@ -343,8 +344,6 @@ export class GatewaySurface {
     );
   }
 }
-
-const LOG_LEVEL_META_KEY = 'io.modelcontextprotocol/logLevel';
 
 /** Resolves to undefined when the promise takes longer than `ms` (it goes on, and fills the cache when it ends). */
 function withinTime<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {

@@ -12,7 +12,7 @@ import {
   type JsonRpcResponse,
   success,
 } from './jsonrpc.js';
-import { negotiateProtocolVersion } from './protocol.js';
+import { LOG_LEVELS, negotiateProtocolVersion } from './protocol.js';
 import type { McpSession, SessionManager } from './sessions.js';
 import { SSE_HEADERS, SseStream } from './sse.js';
 import type { ToolAccess } from './tool-access.js';
@@ -50,7 +50,6 @@ export const PATH_TOKEN_ROUTE = '/mcp/t-:token/http';
 const KEEPALIVE_MS = 25_000;
 /** How long a request relayed to the client (sampling, elicitation) waits for its answer. */
 const CLIENT_ANSWER_MS = 10 * 60_000;
-const LOG_LEVELS = ['debug', 'info', 'notice', 'warning', 'error', 'critical', 'alert', 'emergency'];
 const MCP_RESPONSE_HEADERS = { 'x-content-type-options': 'nosniff', 'cache-control': 'no-store' } as const;
 
 /**

@@ -15,3 +15,15 @@ export function isSupportedProtocolVersion(version: string): boolean {
 export function negotiateProtocolVersion(requested: unknown): string {
   return typeof requested === 'string' && supported.has(requested) ? requested : LATEST_PROTOCOL_VERSION;
 }
+
+/** MCP logging levels, least severe first (RFC 5424's order). */
+export const LOG_LEVELS: readonly string[] = [
+  'debug',
+  'info',
+  'notice',
+  'warning',
+  'error',
+  'critical',
+  'alert',
+  'emergency',
+];

@@ -9,6 +9,7 @@ import {
 } from '@modelcontextprotocol/client';
 import type { Logger } from 'pino';
 import { GatehouseError } from '../../errors/index.js';
+import { LOG_LEVELS } from '../../mcp/protocol.js';
 import type { UpstreamServer } from '../server-config.js';
 import { createTransport } from './transports.js';
 
@@ -72,7 +73,6 @@ const ANY_RESULT: StandardSchemaV1<Record<string, unknown>> = {
   },
 };
 
-const LOG_LEVELS = ['debug', 'info', 'notice', 'warning', 'error', 'critical', 'alert', 'emergency'];
 const RESTART_MIN_MS = 1_000;
 const RESTART_MAX_MS = 30_000;
 
@@ -273,7 +273,10 @@ export class UpstreamConnection {
     };
     this.#client = client;
     this.#logLevel = undefined;
-    if (client.getProtocolEra() === 'modern') {
+    // Subscriptions callers made survive a reconnection (a restarted stdio server forgot them).
+    if (client.getProtocolEra() !== 'modern') {
+      for (const uri of this.#resourceUris) this.request('resources/subscribe', { uri }).catch(() => {});
+    } else {
       this.listen(client).catch((error: unknown) =>
         this.logger.info(
           { upstream: name, err: error },
