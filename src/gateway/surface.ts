@@ -23,6 +23,8 @@ export type IdentityFor = (caller: Caller, server: UpstreamServer) => Promise<Id
  * failing upstream is left out of a list after `listWaitMs` rather than delaying it.
  */
 export class GatewaySurface {
+  readonly #indexes = new WeakMap<Item[], Map<string, Item>>();
+
   constructor(
     private readonly gateway: Gateway,
     private readonly access: ToolAccess,
@@ -91,11 +93,6 @@ export class GatewaySurface {
     if (runtime === undefined) return undefined;
     const tool = this.findCached(runtime, 'tools', name);
     return this.toolPolicy(runtime, tool === undefined ? undefined : String(tool.name));
-  }
-
-  /** Whether this surface owns the tool name (its server prefix names a known upstream). */
-  ownsTool(name: string): boolean {
-    return this.runtimeOfName(name) !== undefined;
   }
 
   async callTool(params: Item, context: RequestContext): Promise<Item> {
