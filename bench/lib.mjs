@@ -1,7 +1,8 @@
 // Shared pieces of the benchmark scenarios: starting pinned servers, checking their answers,
 // driving autocannon, reading a process's CPU time.
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
 import net from 'node:net';
 import autocannon from 'autocannon';
 
@@ -18,12 +19,25 @@ export function freePort() {
   });
 }
 
-/** Starts `node script` pinned to one core (the load generator runs on the other). */
-export async function startServer({ name, script, args = [], env = {}, core = '0', portVariable = 'PORT' }) {
+/**
+ * Starts `node script` pinned to one core (the load generator runs on the other). `nodeArgs` go to
+ * node before the script (e.g. `--cpu-prof`).
+ */
+export async function startServer({
+  name,
+  script,
+  args = [],
+  env = {},
+  core = '0',
+  portVariable = 'PORT',
+  nodeArgs = [],
+}) {
   const port = await freePort();
   const pinned = existsSync('/usr/bin/taskset');
   const command = pinned ? 'taskset' : process.execPath;
-  const argv = pinned ? ['-c', core, process.execPath, script, ...args] : [script, ...args];
+  const argv = pinned
+    ? ['-c', core, process.execPath, ...nodeArgs, script, ...args]
+    : [...nodeArgs, script, ...args];
   const child = spawn(command, argv, {
     env: { ...process.env, ...env, [portVariable]: String(port) },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -70,6 +84,42 @@ export function cpuMicros(pid) {
   return (ticks / CLK_TCK) * 1e6;
 }
 
+/**
+ * User + nice + system time of the whole machine so far (every core), in microseconds. Minus the
+ * CPU of a benchmark's own processes, it shows how busy the rest of the machine was during a cell
+ * (approximately: interrupt time is left out on both sides).
+ */
+export function machineCpuMicros() {
+  const [user, nice, system] = readFileSync('/proc/stat', 'utf8')
+    .split('\n')[0]
+    .trim()
+    .split(/\s+/)
+    .slice(1)
+    .map(Number);
+  return ((user + nice + system) / CLK_TCK) * 1e6;
+}
+
+/**
+ * Waits until the machine has been quiet for one window (total CPU use below `threshold` % of one
+ * core: the benchmark's own processes are idle between cells, so this is other people's work), or
+ * until `maxWaitMs` has passed. Returns the busy % of the last window.
+ */
+export async function waitForQuiet({ threshold = 15, windowMs = 1000, maxWaitMs = 120_000 } = {}) {
+  const deadline = Date.now() + maxWaitMs;
+  for (;;) {
+    const before = machineCpuMicros();
+    await new Promise((resolve) => setTimeout(resolve, windowMs));
+    const busy = ((machineCpuMicros() - before) / (windowMs * 1000)) * 100;
+    if (busy <= threshold || Date.now() > deadline) return busy;
+  }
+}
+
+/** This process's CPU time (all threads), in microseconds. */
+export function ownCpuMicros() {
+  const { user, system } = process.cpuUsage();
+  return user + system;
+}
+
 function childrenOf(pid) {
   try {
     return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8')
@@ -82,8 +132,98 @@ function childrenOf(pid) {
   }
 }
 
-export function load({ url, body, headers, connections, duration }) {
-  return autocannon({ url, method: 'POST', headers, body, connections, duration, pipelining: 1 });
+/**
+ * Drives `connections` keep-alive connections for `duration` seconds. With `verifyBody`, a response
+ * whose body fails it counts in `result.mismatches`.
+ */
+export function load({ url, body, headers, connections, duration, verifyBody }) {
+  return autocannon({
+    url,
+    method: 'POST',
+    headers,
+    body,
+    connections,
+    duration,
+    pipelining: 1,
+    ...(verifyBody ? { verifyBody } : {}),
+  });
+}
+
+/**
+ * Pins this process (every thread of it) to one core, so the load generator runs where the
+ * scenario says rather than wherever the scheduler puts it. Returns false without taskset.
+ */
+export function pinSelf(core) {
+  if (!existsSync('/usr/bin/taskset')) return false;
+  execFileSync('taskset', ['-a', '-p', '-c', core, String(process.pid)], { stdio: 'ignore' });
+  return true;
+}
+
+/**
+ * Latency of `requests` POSTs measured one by one with performance.now() (sub-millisecond, unlike
+ * autocannon's whole-millisecond histogram): from just before the request is written to the end
+ * of the response body. `connections` keep-alive connections each send one request at a time; with
+ * `rate` (requests/s over all connections) each send waits for its slot, so the server is loaded
+ * at that rate instead of saturated. Any non-2xx answer, or a body failing `verify`, throws.
+ * Returns the latencies in milliseconds, sorted.
+ */
+export async function latencyRun({ url, body, headers, requests, connections = 1, rate, verify }) {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: connections });
+  const target = new URL(url);
+  const payload = Buffer.from(body);
+  const requestHeaders = { ...headers, 'content-length': String(payload.length) };
+  const one = () =>
+    new Promise((resolve, reject) => {
+      const started = performance.now();
+      const req = http.request(
+        {
+          agent,
+          host: target.hostname,
+          port: target.port,
+          path: target.pathname,
+          method: 'POST',
+          headers: requestHeaders,
+        },
+        (res) => {
+          let text = '';
+          res.setEncoding('utf8');
+          res.on('data', (chunk) => (text += chunk));
+          res.on('end', () => {
+            const elapsed = performance.now() - started;
+            if (res.statusCode < 200 || res.statusCode > 299)
+              reject(new Error(`${url}: HTTP ${res.statusCode} ${text}`));
+            else if (verify && !verify(text)) reject(new Error(`${url}: unexpected answer ${text}`));
+            else resolve(elapsed);
+          });
+          res.on('error', reject);
+        },
+      );
+      req.on('error', reject);
+      req.end(payload);
+    });
+  const latencies = [];
+  const start = performance.now();
+  const perConnection = Math.ceil(requests / connections);
+  await Promise.all(
+    Array.from({ length: connections }, async (_, k) => {
+      for (let n = 0; n < perConnection && latencies.length < requests; n++) {
+        if (rate) {
+          const slot = start + ((n * connections + k) / rate) * 1000;
+          const wait = slot - performance.now();
+          if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+        }
+        latencies.push(await one());
+      }
+    }),
+  );
+  agent.destroy();
+  return latencies.sort((a, b) => a - b);
+}
+
+/** The q-quantile (0..1) of sorted values. */
+export function quantile(sorted, q) {
+  if (sorted.length === 0) return Number.NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
 }
 
 export function round(value, digits = 0) {

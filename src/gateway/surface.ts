@@ -229,7 +229,8 @@ export class GatewaySurface {
       if (context.logLevel !== undefined) await runtime.connection.ensureLogLevel(context.logLevel);
       const sendProgress = context.sendProgress;
       const result = await runtime.forward(method, forwarded, {
-        signal: context.signal,
+        // Only a caller with a session can cancel (notifications/cancelled names a request of the session).
+        ...(context.sessionId === undefined ? {} : { signal: context.signal }),
         ...(sendProgress === undefined
           ? {}
           : { onprogress: (update) => sendProgress(update.progress, update.total, update.message) }),
@@ -302,7 +303,8 @@ export class GatewaySurface {
   }
 
   private findCached(runtime: ServerRuntime, kind: 'tools' | 'prompts', exposed: string): Item | undefined {
-    return runtime.lastKnown(kind)?.find((item) => this.nameOf(runtime, String(item.name)) === exposed);
+    const items = runtime.lastKnown(kind);
+    return items === undefined ? undefined : this.indexOf(runtime, items).get(exposed);
   }
 
   /** The item the exposed name stands for, fetching the upstream's list when it is not known yet. */
@@ -313,8 +315,17 @@ export class GatewaySurface {
   ): Promise<Item | undefined> {
     const cached = this.findCached(runtime, kind, exposed);
     if (cached !== undefined) return cached;
-    const items = await runtime.list(kind);
-    return items.find((item) => this.nameOf(runtime, String(item.name)) === exposed);
+    return this.indexOf(runtime, await runtime.list(kind)).get(exposed);
+  }
+
+  /** A fetched list by the names this surface gives its items: built once per list, so a call is a map lookup. */
+  private indexOf(runtime: ServerRuntime, items: Item[]): Map<string, Item> {
+    let index = this.#indexes.get(items);
+    if (index === undefined) {
+      index = new Map(items.map((item) => [this.nameOf(runtime, String(item.name)), item]));
+      this.#indexes.set(items, index);
+    }
+    return index;
   }
 
   private toolPolicy(runtime: ServerRuntime, upstreamName: string | undefined): ToolPolicy {

@@ -6,11 +6,13 @@ import {
   SdkError,
   SdkErrorCode,
   type StandardSchemaV1,
+  StreamableHTTPClientTransport,
 } from '@modelcontextprotocol/client';
 import type { Logger } from 'pino';
 import { GatehouseError } from '../../errors/index.js';
 import { LOG_LEVELS } from '../../mcp/protocol.js';
 import type { UpstreamServer } from '../server-config.js';
+import { type DirectAnswer, DirectFailure, postDirect } from './direct-http.js';
 import { createTransport } from './transports.js';
 
 /** An error the upstream itself answered with: relayed to the caller as is (code, message, data). */
@@ -95,13 +97,19 @@ export class UpstreamConnection {
   readonly #resourceUris = new Set<string>();
   /** A 2026-07-28 upstream's subscriptions/listen stream: list changes and subscribed resources. */
   #listen: McpSubscription | undefined;
+  /** The hot path's target, for a Streamable HTTP upstream once connected. */
+  #direct: { url: URL; transport: StreamableHTTPClientTransport } | undefined;
+  #nextId = 0;
+  readonly #storedHeaders: Readonly<Record<string, string>>;
 
   constructor(
     readonly server: UpstreamServer,
     private readonly events: UpstreamEvents,
     private readonly logger: Logger,
     private readonly version: string,
-  ) {}
+  ) {
+    this.#storedHeaders = server.transport.kind === 'stdio' ? {} : server.transport.headers;
+  }
 
   get connected(): boolean {
     return this.#client !== undefined;
@@ -131,9 +139,22 @@ export class UpstreamConnection {
   }
 
   /** Sends one request to the upstream and returns its result, or throws a GatehouseError / UpstreamRpcError. */
-  async request(method: string, params: Record<string, unknown> | undefined, options: ForwardOptions = {}) {
+  async request(
+    method: string,
+    params: Record<string, unknown> | undefined,
+    options: ForwardOptions = {},
+  ): Promise<Record<string, unknown>> {
     const client = await this.connect();
     const timeoutMs = options.timeoutMs ?? this.server.timeoutMs;
+    const direct = this.#direct;
+    if (
+      direct !== undefined &&
+      options.relay === undefined &&
+      options.onprogress === undefined &&
+      client.getProtocolEra() === 'legacy'
+    ) {
+      return this.requestDirect(client, direct, method, params, options, timeoutMs);
+    }
     const send = () =>
       client.request({ method, ...(params === undefined ? {} : { params }) }, ANY_RESULT, {
         timeout: timeoutMs,
@@ -146,6 +167,108 @@ export class UpstreamConnection {
     } catch (error) {
       throw this.translate(error, method, timeoutMs, options.signal);
     }
+  }
+
+  /**
+   * One request on the hot path (direct-http.ts): what a handshake-era Streamable HTTP upstream is
+   * asked when nothing has to come back to the caller but the answer.
+   */
+  private async requestDirect(
+    client: Client,
+    direct: { url: URL; transport: StreamableHTTPClientTransport },
+    method: string,
+    params: Record<string, unknown> | undefined,
+    options: ForwardOptions,
+    timeoutMs: number,
+    retried = false,
+  ): Promise<Record<string, unknown>> {
+    const id = `gatehouse-${++this.#nextId}`;
+    const sessionId = direct.transport.sessionId;
+    const headers: Record<string, string> = {
+      ...this.#storedHeaders,
+      ...options.headers,
+      'mcp-protocol-version': client.getNegotiatedProtocolVersion() ?? '2025-03-26',
+      ...(sessionId === undefined ? {} : { 'mcp-session-id': sessionId }),
+    };
+    const body = JSON.stringify({ jsonrpc: '2.0', id, method, ...(params === undefined ? {} : { params }) });
+    let answer: DirectAnswer;
+    try {
+      answer = await postDirect({
+        url: direct.url,
+        headers,
+        body,
+        id,
+        timeoutMs,
+        signal: options.signal,
+        onServerRequest: (request) => this.refuseServerRequest(direct.url, headers, request),
+      });
+    } catch (error) {
+      if (!(error instanceof DirectFailure)) throw error;
+      if (error.reason === 'timeout' || error.reason === 'aborted') {
+        this.refuseServerRequest(direct.url, headers, undefined, {
+          jsonrpc: '2.0',
+          method: 'notifications/cancelled',
+          params: {
+            requestId: id,
+            reason: error.reason === 'timeout' ? 'timed out' : 'cancelled by the caller',
+          },
+        });
+      }
+      if (error.reason === 'timeout') {
+        throw new GatehouseError(
+          'GH_GATEWAY_UPSTREAM_TIMEOUT',
+          `The upstream server '${this.server.name}' did not answer ${method} within ${timeoutMs} ms (its "timeoutMs" setting).`,
+          { detail: { server: this.server.name, method } },
+        );
+      }
+      if (error.reason === 'aborted') throw error;
+      throw this.unavailable(`${method} failed: ${error.message}`, error);
+    }
+    if (answer.kind === 'status') {
+      // 404 to a request with a session: the upstream forgot the session (it restarted). Reconnect once.
+      if (answer.status === 404 && sessionId !== undefined && !retried) {
+        await client.close().catch(() => {});
+        const again = await this.connect();
+        const next = this.#direct;
+        if (next !== undefined && again.getProtocolEra() === 'legacy')
+          return this.requestDirect(again, next, method, params, options, timeoutMs, true);
+        return this.request(method, params, options);
+      }
+      throw this.unavailable(`${method} was answered with HTTP ${answer.status}`);
+    }
+    const { message } = answer;
+    if (message.error !== undefined) {
+      throw new UpstreamRpcError(message.error.code, message.error.message, message.error.data);
+    }
+    return (message.result ?? {}) as Record<string, unknown>;
+  }
+
+  /**
+   * Answers a request the upstream made on the hot path (none of the caller's business can be
+   * relayed there), or sends a notification: a fire-and-forget POST.
+   */
+  private refuseServerRequest(
+    url: URL,
+    headers: Record<string, string>,
+    request: { id: unknown; method: unknown } | undefined,
+    notification?: Record<string, unknown>,
+  ): void {
+    const message = notification ?? {
+      jsonrpc: '2.0',
+      id: request?.id,
+      error: {
+        code: -32601,
+        message: `${String(request?.method)} cannot be answered: the caller's client is not reachable`,
+      },
+    };
+    postDirect({
+      url,
+      headers,
+      body: JSON.stringify(message),
+      id: '',
+      timeoutMs: 5_000,
+      signal: undefined,
+    }).catch(() => {});
   }
 
   /**
@@ -243,6 +366,7 @@ export class UpstreamConnection {
     const transport = createTransport(this.server.transport, (line) =>
       this.logger.info({ upstream: name, stderr: line }, `upstream ${name}: ${line}`),
     );
+    const spec = this.server.transport;
     const timeout = this.server.connectTimeoutMs;
     this.#opening = client;
     try {
@@ -260,6 +384,7 @@ export class UpstreamConnection {
     client.onclose = () => {
       if (this.#client !== client) return;
       this.#client = undefined;
+      this.#direct = undefined;
       if (this.#closed) return;
       this.logger.warn({ upstream: name }, `upstream ${name}: connection lost`);
       this.events.lost(undefined);
@@ -273,6 +398,10 @@ export class UpstreamConnection {
     };
     this.#client = client;
     this.#logLevel = undefined;
+    this.#direct =
+      transport instanceof StreamableHTTPClientTransport && spec.kind === 'streamable-http'
+        ? { url: new URL(spec.url), transport }
+        : undefined;
     // Subscriptions callers made survive a reconnection (a restarted stdio server forgot them).
     if (client.getProtocolEra() !== 'modern') {
       for (const uri of this.#resourceUris) this.request('resources/subscribe', { uri }).catch(() => {});

@@ -20,6 +20,7 @@ export function createTransport(
         requestInit: { headers: { ...transport.headers } },
         // Never follow an upstream to another origin: the redirect would carry its stored headers along.
         redirectPolicy: 'same-origin',
+        fetch: fetchWithOwnSignal,
         // A broken answer stream is resumed briefly; past that the upstream counts as gone (connection.ts).
         reconnectionOptions: {
           initialReconnectionDelay: 250,
@@ -32,6 +33,7 @@ export function createTransport(
       return new SSEClientTransport(new URL(transport.url), {
         requestInit: { headers: { ...transport.headers } },
         redirectPolicy: 'same-origin',
+        fetch: fetchWithOwnSignal,
       });
     case 'stdio': {
       const child = new StdioClientTransport({
@@ -53,6 +55,15 @@ export function createTransport(
     }
   }
 }
+
+/**
+ * The SDK hands every fetch its connection's one long-lived AbortSignal; undici then keeps an
+ * 'abort' listener on it per request until garbage collection, which slows each request down and
+ * floods stderr with MaxListenersExceededWarning. A signal of its own per request (following the
+ * connection's) keeps the listeners short-lived.
+ */
+const fetchWithOwnSignal: typeof fetch = (input, init) =>
+  fetch(input, init?.signal ? { ...init, signal: AbortSignal.any([init.signal]) } : init);
 
 const INHERITED = [
   'PATH',

@@ -1,0 +1,287 @@
+// The forward path without Gatehouse around it: what one `tools/call` costs the caller's process
+// when made through the MCP SDK client the way Gatehouse makes it (one Client and one Streamable
+// HTTP transport, reused), against plain fetch and plain node:http. The caller runs pinned to
+// core 0, the bare MCP upstream to core 1; each variant keeps 10 calls in flight for --duration
+// seconds after a 2 s warm-up. Each variant runs in a fresh process (no heap or JIT state carried
+// over), --rounds times in turn; the median round is kept. Reports calls/s and the caller's CPU µs
+// per call (process.cpuUsage), plus the 'abort' listeners left on the transport's long-lived signal.
+// Usage: node bench/gateway/client-micro.mjs [--duration 5] [--rounds 3] [--only name,name]
+import { execFileSync, spawnSync } from 'node:child_process';
+import { getEventListeners } from 'node:events';
+import { existsSync } from 'node:fs';
+import http from 'node:http';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
+import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
+import { cpuMicros, machineCpuMicros, round, startServer, waitForQuiet } from '../lib.mjs';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const root = path.resolve(here, '../..');
+const args = process.argv.slice(2);
+const duration = Number(args.includes('--duration') ? args[args.indexOf('--duration') + 1] : 5);
+const rounds = Number(args.includes('--rounds') ? args[args.indexOf('--rounds') + 1] : 3);
+const only = args.includes('--only') ? args[args.indexOf('--only') + 1].split(',') : undefined;
+const child = process.env.MICRO_VARIANT;
+const IN_FLIGHT = 10;
+
+if (child !== undefined && existsSync('/usr/bin/taskset'))
+  execFileSync('taskset', ['-a', '-p', '-c', '0', String(process.pid)], { stdio: 'ignore' });
+const url = process.env.MICRO_URL;
+const upstream = { pid: Number(process.env.MICRO_UPSTREAM_PID) };
+const params = { name: 'echo', arguments: { message: 'micro' } };
+const body = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params });
+
+/** Gatehouse's ANY_RESULT: results are relayed, not validated. */
+const ANY_RESULT = { '~standard': { version: 1, vendor: 'bench', validate: (value) => ({ value }) } };
+
+async function sdkClient(fetchImpl) {
+  const client = new Client(
+    { name: 'gatehouse', version: 'bench' },
+    { capabilities: {}, versionNegotiation: { mode: 'auto' } },
+  );
+  const transport = new StreamableHTTPClientTransport(new URL(url), {
+    requestInit: { headers: {} },
+    redirectPolicy: 'same-origin',
+    ...(fetchImpl ? { fetch: fetchImpl } : {}),
+  });
+  await client.connect(transport, { timeout: 10_000 });
+  return { client, transport };
+}
+
+/** One call as Gatehouse's UpstreamConnection.request makes it (a per-request signal from the endpoint). */
+const viaSdk =
+  ({ client }) =>
+  () =>
+    client.request({ method: 'tools/call', params }, ANY_RESULT, {
+      timeout: 30_000,
+      signal: new AbortController().signal,
+    });
+
+/**
+ * A fetch for the SDK transport built on node:http with a keep-alive agent: JSON answers are
+ * buffered into a Response, SSE answers streamed. The signal goes to http.request, which removes
+ * its listener when the request ends.
+ */
+function nodeHttpFetch() {
+  const agent = new http.Agent({ keepAlive: true });
+  const fetchImpl = (input, init = {}) =>
+    new Promise((resolve, reject) => {
+      const target = new URL(input);
+      const headers = {};
+      new Headers(init.headers).forEach((value, key) => {
+        headers[key] = value;
+      });
+      if (init.body != null) headers['content-length'] = String(Buffer.byteLength(init.body));
+      const req = http.request(
+        {
+          agent,
+          host: target.hostname,
+          port: target.port,
+          path: target.pathname + target.search,
+          method: init.method ?? 'GET',
+          headers,
+          ...(init.signal ? { signal: init.signal } : {}),
+        },
+        (res) => {
+          const responseHeaders = new Headers();
+          for (const [key, value] of Object.entries(res.headers))
+            for (const each of Array.isArray(value) ? value : [value]) responseHeaders.append(key, each);
+          const status = res.statusCode;
+          const options = { status, statusText: res.statusMessage, headers: responseHeaders };
+          if ((res.headers['content-type'] ?? '').startsWith('text/event-stream')) {
+            resolve(new Response(Readable.toWeb(res), options));
+            return;
+          }
+          const chunks = [];
+          res.on('data', (chunk) => chunks.push(chunk));
+          res.on('end', () =>
+            resolve(new Response(status === 202 || status === 204 ? null : Buffer.concat(chunks), options)),
+          );
+          res.on('error', reject);
+        },
+      );
+      req.on('error', reject);
+      req.end(init.body ?? undefined);
+    });
+  return { fetchImpl, agent };
+}
+
+const variants = {
+  'SDK client, as Gatehouse uses it (global fetch)': async () => {
+    const c = await sdkClient();
+    return {
+      call: viaSdk(c),
+      listeners: () => getEventListeners(c.transport._abortController.signal, 'abort').length,
+      close: () => c.client.close(),
+    };
+  },
+  'SDK client, fetch given a per-request AbortSignal.any([signal])': async () => {
+    const c = await sdkClient((input, init) =>
+      fetch(input, init?.signal ? { ...init, signal: AbortSignal.any([init.signal]) } : init),
+    );
+    return {
+      call: viaSdk(c),
+      listeners: () => getEventListeners(c.transport._abortController.signal, 'abort').length,
+      close: () => c.client.close(),
+    };
+  },
+  'SDK client, fetch without the signal': async () => {
+    const c = await sdkClient((input, init) => fetch(input, { ...init, signal: undefined }));
+    return {
+      call: viaSdk(c),
+      listeners: () => getEventListeners(c.transport._abortController.signal, 'abort').length,
+      close: () => c.client.close(),
+    };
+  },
+  'SDK client, fetch built on node:http (keep-alive agent)': async () => {
+    const { fetchImpl, agent } = nodeHttpFetch();
+    const c = await sdkClient(fetchImpl);
+    return {
+      call: viaSdk(c),
+      listeners: () => getEventListeners(c.transport._abortController.signal, 'abort').length,
+      close: async () => {
+        await c.client.close();
+        agent.destroy();
+      },
+    };
+  },
+  'plain fetch + response.json()': async () => ({
+    call: async () => {
+      const response = await fetch(url, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          accept: 'application/json, text/event-stream',
+          'mcp-protocol-version': '2025-11-25',
+        },
+        body,
+      });
+      return response.json();
+    },
+  }),
+  'plain node:http (keep-alive agent) + JSON.parse': async () => {
+    const agent = new http.Agent({ keepAlive: true, maxSockets: IN_FLIGHT });
+    const target = new URL(url);
+    return {
+      call: () =>
+        new Promise((resolve, reject) => {
+          const req = http.request(
+            {
+              agent,
+              host: target.hostname,
+              port: target.port,
+              path: target.pathname,
+              method: 'POST',
+              headers: {
+                'content-type': 'application/json',
+                accept: 'application/json, text/event-stream',
+                'mcp-protocol-version': '2025-11-25',
+                'content-length': Buffer.byteLength(body),
+              },
+            },
+            (res) => {
+              let text = '';
+              res.setEncoding('utf8');
+              res.on('data', (chunk) => (text += chunk));
+              res.on('end', () => resolve(JSON.parse(text)));
+              res.on('error', reject);
+            },
+          );
+          req.on('error', reject);
+          req.end(body);
+        }),
+      close: () => agent.destroy(),
+    };
+  },
+};
+
+async function drive(call, seconds) {
+  let calls = 0;
+  const until = performance.now() + seconds * 1000;
+  await Promise.all(
+    Array.from({ length: IN_FLIGHT }, async () => {
+      while (performance.now() < until) {
+        const result = await call();
+        const text = result?.content?.[0]?.text ?? result?.result?.content?.[0]?.text;
+        if (text !== 'micro') throw new Error(`unexpected answer ${JSON.stringify(result)}`);
+        calls++;
+      }
+    }),
+  );
+  return calls;
+}
+
+if (child === undefined) {
+  // Parent: one upstream for all, each variant in a fresh child process, rounds interleaved.
+  const upstream = await startServer({
+    name: 'bare upstream',
+    script: path.join(root, 'bench/servers/bare-mcp-upstream.mjs'),
+    core: '1',
+  });
+  const names = Object.keys(variants).filter((name) => !only || only.some((part) => name.includes(part)));
+  const byName = new Map(names.map((name) => [name, []]));
+  for (let round_ = 0; round_ < rounds; round_++) {
+    for (const name of names) {
+      await waitForQuiet();
+      const run = spawnSync(
+        process.execPath,
+        [fileURLToPath(import.meta.url), '--duration', String(duration)],
+        {
+          env: {
+            ...process.env,
+            MICRO_VARIANT: name,
+            MICRO_URL: `${upstream.url}/mcp`,
+            MICRO_UPSTREAM_PID: String(upstream.pid),
+          },
+          encoding: 'utf8',
+        },
+      );
+      const line = run.stdout.trim().split('\n').at(-1);
+      if (run.status !== 0 || !line?.startsWith('{'))
+        throw new Error(`${name} failed:\n${run.stderr.slice(-2000)}`);
+      const row = JSON.parse(line);
+      console.error(JSON.stringify(row));
+      byName.get(name).push(row);
+    }
+  }
+  await upstream.stop();
+  console.log(
+    `| variant | calls/s | caller CPU µs/call (median of ${rounds}) | all rounds | abort listeners on the transport signal at the end | process warnings | other processes, % of a core (max) |`,
+  );
+  console.log('| --- | ---: | ---: | --- | ---: | ---: | ---: |');
+  for (const [name, rows] of byName) {
+    const sorted = [...rows].sort((a, b) => a.cpuMicrosPerCall - b.cpuMicrosPerCall);
+    const median = sorted[Math.floor(sorted.length / 2)];
+    console.log(
+      `| ${name} | ${median.callsPerSecond} | ${median.cpuMicrosPerCall} | ${rows.map((r) => r.cpuMicrosPerCall).join(', ')} | ${median.listenersOnTransportSignal ?? '—'} | ${median.warnings} | ${Math.max(...rows.map((r) => r.foreignLoadPercent))} |`,
+    );
+  }
+  process.exit(0);
+}
+
+const warnings = [];
+process.on('warning', (warning) => warnings.push(warning.name));
+const variant = await variants[child]();
+await drive(variant.call, 2);
+warnings.length = 0;
+const before = process.cpuUsage();
+const upstreamBefore = cpuMicros(upstream.pid);
+const machineBefore = machineCpuMicros();
+const started = performance.now();
+const calls = await drive(variant.call, duration);
+const elapsed = (performance.now() - started) / 1000;
+const used = process.cpuUsage(before);
+const foreign =
+  machineCpuMicros() - machineBefore - (used.user + used.system) - (cpuMicros(upstream.pid) - upstreamBefore);
+const row = {
+  variant: child,
+  callsPerSecond: round(calls / elapsed),
+  cpuMicrosPerCall: round((used.user + used.system) / calls),
+  listenersOnTransportSignal: variant.listeners ? variant.listeners() : null,
+  warnings: warnings.length,
+  foreignLoadPercent: round(Math.max(0, foreign) / (elapsed * 1e4)),
+};
+await variant.close?.();
+console.log(JSON.stringify(row));
+process.exit(0);
