@@ -14,7 +14,7 @@ import type { UpstreamServer } from './server-config.js';
 type Item = Record<string, unknown>;
 
 /** What the gateway adds to a request to an upstream on behalf of a caller (the identity assertion). */
-export type IdentityFor = (caller: Caller, server: UpstreamServer) => Promise<IdentityForward | undefined>;
+export type IdentityFor = (caller: Caller, server: UpstreamServer) => Promise<IdentityForward> | undefined;
 
 /**
  * The upstreams as an MCP server shows them: at /mcp every enabled upstream under prefixed names
@@ -98,7 +98,10 @@ export class GatewaySurface {
   async callTool(params: Item, context: RequestContext): Promise<Item> {
     const name = String(params.name);
     const runtime = this.runtimeOfName(name);
-    const tool = runtime === undefined ? undefined : await this.find(runtime, 'tools', name);
+    const tool =
+      runtime === undefined
+        ? undefined
+        : (this.findCached(runtime, 'tools', name) ?? (await this.find(runtime, 'tools', name)));
     if (
       runtime === undefined ||
       tool === undefined ||
@@ -216,7 +219,8 @@ export class GatewaySurface {
     const started = performance.now();
     let outcome = 'ok';
     try {
-      const identity = await this.options.identityFor?.(context.caller, runtime.server);
+      const pending = this.options.identityFor?.(context.caller, runtime.server);
+      const identity = pending === undefined ? undefined : await pending;
       const headers = identity?.headers;
       let forwarded = withoutProtocolMeta(params);
       const meta = {

@@ -52,3 +52,29 @@ describe('upstreams of every protocol era behind one gateway', () => {
     expect(await health(server)).toMatchObject({ connected: true, protocolVersion: version });
   });
 });
+
+describe('an upstream that restarts and forgets its sessions', () => {
+  let upstream: RunningUpstream;
+  let f: GatewayFixture;
+  beforeAll(async () => {
+    upstream = await startEverything('streamableHttp');
+    f = await startGatewayFixture(
+      { restarting: { url: upstream.url } },
+      { GATEHOUSE_GATEWAY_LIST_WAIT: '10000' },
+    );
+  }, 30_000);
+  afterAll(async () => {
+    await f?.close();
+    await upstream?.close();
+  });
+
+  it('is reconnected (new session) on its 404, and the call succeeds', async () => {
+    const call = () => f.rpc('tools/call', { name: 'restarting__echo', arguments: { message: 'hi' } });
+    expect((await call()).body.result.content[0].text).toBe('Echo: hi');
+    const port = upstream.port;
+    await upstream.close();
+    upstream = await startEverything('streamableHttp', port);
+    // server-everything answers the old session id with 400 (the spec says 404): both reconnect.
+    expect((await call()).body.result.content[0].text).toBe('Echo: hi');
+  });
+});

@@ -144,7 +144,7 @@ export class UpstreamConnection {
     params: Record<string, unknown> | undefined,
     options: ForwardOptions = {},
   ): Promise<Record<string, unknown>> {
-    const client = await this.connect();
+    const client = this.#client ?? (await this.connect());
     const timeoutMs = options.timeoutMs ?? this.server.timeoutMs;
     const direct = this.#direct;
     if (
@@ -225,8 +225,9 @@ export class UpstreamConnection {
       throw this.unavailable(`${method} failed: ${error.message}`, error);
     }
     if (answer.kind === 'status') {
-      // 404 to a request with a session: the upstream forgot the session (it restarted). Reconnect once.
-      if (answer.status === 404 && sessionId !== undefined && !retried) {
+      // 404 to a request with a session: the upstream forgot the session (it restarted). Some servers
+      // answer 400 instead (server-everything does): either way, reconnect and retry once.
+      if ((answer.status === 404 || answer.status === 400) && sessionId !== undefined && !retried) {
         await client.close().catch(() => {});
         const again = await this.connect();
         const next = this.#direct;

@@ -61,8 +61,11 @@ export function postDirect(request: DirectRequest): Promise<DirectAnswer> {
       else resolve(answer as DirectAnswer);
     };
     const outgoing = client.request(
-      url,
       {
+        protocol: url.protocol,
+        hostname: url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname,
+        port: url.port,
+        path: `${url.pathname}${url.search}`,
         method: 'POST',
         agent: agents[url.protocol as 'http:' | 'https:'],
         headers: {
