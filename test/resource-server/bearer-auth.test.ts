@@ -101,10 +101,14 @@ describe('resource server with Entra tokens', () => {
     );
     try {
       const names = (await client.listTools()).tools.map((tool) => tool.name).sort();
+      // Not get_server_info, register_server nor delete_server (administrators only).
       expect(names).toEqual([
         'calculate_sum',
         'delete_user_note',
+        'get_server_health',
         'get_user_notes',
+        'list_servers',
+        'proxy_request',
         'save_user_note',
         'whoami',
       ]);
