@@ -14,6 +14,8 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
+import { Client as ClientV1 } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport as TransportV1 } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { cpuMicros, machineCpuMicros, round, startServer, waitForQuiet } from '../lib.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -108,6 +110,20 @@ function nodeHttpFetch() {
 }
 
 const variants = {
+  'SDK v1 client (@modelcontextprotocol/sdk 1.x, global fetch)': async () => {
+    const client = new ClientV1({ name: 'gatehouse', version: 'bench' }, { capabilities: {} });
+    const transport = new TransportV1(new URL(url));
+    await client.connect(transport, { timeout: 10_000 });
+    return {
+      call: () =>
+        client.request({ method: 'tools/call', params }, ANY_RESULT, {
+          timeout: 30_000,
+          signal: new AbortController().signal,
+        }),
+      listeners: () => 0,
+      close: () => client.close(),
+    };
+  },
   'SDK client, as Gatehouse uses it (global fetch)': async () => {
     const c = await sdkClient();
     return {
