@@ -178,6 +178,12 @@ export const ERROR_CATALOGUE = {
     status: 200,
     summary: "delete_user_note named a note that does not exist or is not the caller's.",
   },
+  GH_MCP_REQUEST_CANCELLED: {
+    status: 200,
+    rpc: -32800,
+    summary:
+      'The client cancelled the request (notifications/cancelled); the answer only closes the exchange.',
+  },
   GH_MCP_RESOURCE_NOT_FOUND: {
     status: 200,
     rpc: -32002,

@@ -159,7 +159,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
 
   // /mcp/{server}: one upstream under its own names, without Gatehouse's own tools.
   const noTools = new ToolRegistry([], () => {});
-  const perServer = new Map<string, { dispatcher: McpDispatcher; access: ToolAccess }>();
+  // By definition: a redefined server (new title, new policy) gets a fresh dispatcher.
+  const perServer = new WeakMap<object, { dispatcher: McpDispatcher; access: ToolAccess }>();
   const selectServer = (request: FastifyRequest) => {
     const name = (request.params as { server?: string }).server ?? '';
     const runtime = gateway.runtime(name);
@@ -169,7 +170,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
         `No enabled upstream server is named '${name}': /mcp/{server} serves one server of /api/servers; /mcp serves them all.`,
       );
     }
-    let entry = perServer.get(name);
+    let entry = perServer.get(runtime.server);
     if (entry === undefined) {
       let single: GatewaySurface | undefined;
       const singleAccess = new ToolAccess(config.auth.scopeNames, {}, options.audit, (tool) =>
@@ -192,7 +193,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
           single,
         ),
       };
-      perServer.set(name, entry);
+      perServer.set(runtime.server, entry);
     }
     return entry;
   };

@@ -26,6 +26,8 @@ export interface RequestContext {
   readonly logLevel?: string | undefined;
   /** When the response is a stream: how an upstream's requests and notifications reach the client. */
   readonly relay?: Relay | undefined;
+  /** Whether the client cancelled the request (without creating a signal to find out). */
+  readonly signalled?: () => boolean;
 }
 
 export interface ServerIdentity {
@@ -113,6 +115,13 @@ export class McpDispatcher {
             ...(error.data === undefined ? {} : { data: error.data }),
           },
         };
+      }
+      // The client cancelled it (notifications/cancelled): it ignores the answer, which must still be sent.
+      if (context.signalled?.()) {
+        return failure(
+          message.id,
+          new GatehouseError('GH_MCP_REQUEST_CANCELLED', `${message.method} was cancelled by the client.`),
+        );
       }
       this.logInternal(error, message.method);
       return failure(

@@ -261,6 +261,7 @@ export async function mcpEndpoint(app: FastifyInstance, options: McpEndpointOpti
       get signal() {
         return lazyController().signal;
       },
+      signalled: () => controller?.signal.aborted === true,
       sendProgress:
         toClient !== undefined && (typeof progressToken === 'string' || typeof progressToken === 'number')
           ? (progress, total, text) =>

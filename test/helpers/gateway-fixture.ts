@@ -17,7 +17,16 @@ export interface TestUpstream {
   url: string;
   child: ChildProcess;
   /** The requests it received, headers included. */
-  recorded(): Promise<{ method: string; url: string; headers: Record<string, string> }[]>;
+  recorded(): Promise<
+    {
+      method: string;
+      url: string;
+      headers: Record<string, string>;
+      rpc: string | null;
+      id: unknown;
+      params: any;
+    }[]
+  >;
   /** 'ok', 'fail' (503 to every MCP request) or 'hang' (never answers). */
   behave(mode: 'ok' | 'fail' | 'hang'): Promise<void>;
   close(options?: { kill?: boolean }): Promise<void>;

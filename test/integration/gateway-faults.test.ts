@@ -118,6 +118,64 @@ describe.each(['sqlite', 'postgres'] as const)('gateway faults (%s)', (backend) 
     await eventually(async () => (await f.toolNames()).includes('local__echo'));
   });
 
+  it("a caller's cancellation reaches the upstream, and the caller's request is answered as cancelled", async () => {
+    const headers = { 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
+    const initialize = await fetch(f.mcpUrl, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify({
+        jsonrpc: '2.0',
+        id: 1,
+        method: 'initialize',
+        params: {
+          protocolVersion: '2025-11-25',
+          capabilities: {},
+          clientInfo: { name: 'canceller', version: '1' },
+        },
+      }),
+    });
+    const session = { ...headers, 'mcp-session-id': initialize.headers.get('mcp-session-id') ?? '' };
+    const before = (await flaky.recorded()).length;
+    const pending = fetch(f.mcpUrl, {
+      method: 'POST',
+      headers: session,
+      body: JSON.stringify({
+        jsonrpc: '2.0',
+        id: 99,
+        method: 'tools/call',
+        params: { name: 'flaky__slow', arguments: { ms: 20_000 } },
+      }),
+    }).then((response) => response.json() as Promise<any>);
+    await eventually(async () =>
+      (await flaky.recorded()).slice(before).some((request) => request.rpc === 'tools/call'),
+    );
+    const cancelled = await fetch(f.mcpUrl, {
+      method: 'POST',
+      headers: session,
+      body: JSON.stringify({
+        jsonrpc: '2.0',
+        method: 'notifications/cancelled',
+        params: { requestId: 99, reason: 'user' },
+      }),
+    });
+    expect(cancelled.status).toBe(202);
+    expect(await pending).toMatchObject({
+      id: 99,
+      error: { code: -32800, data: { code: 'GH_MCP_REQUEST_CANCELLED' } },
+    });
+    // The upstream was told which of its requests to stop.
+    await eventually(async () => {
+      const recorded = (await flaky.recorded()).slice(before);
+      const call = recorded.find((request) => request.rpc === 'tools/call');
+      return recorded.some(
+        (request) =>
+          request.rpc === 'notifications/cancelled' &&
+          call !== undefined &&
+          request.params?.requestId === call.id,
+      );
+    });
+  });
+
   it('a flapping upstream: the circuit opens after repeated failures, refuses at once, then recovers', async () => {
     expect((await call('flaky__echo', { message: 'one' })).result.content[0].text).toBe('echo: one');
     await flaky.behave('fail');
