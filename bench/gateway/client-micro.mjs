@@ -16,6 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { Client as ClientV1 } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport as TransportV1 } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { z } from 'zod';
 import { cpuMicros, machineCpuMicros, round, startServer, waitForQuiet } from '../lib.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -116,7 +117,8 @@ const variants = {
     await client.connect(transport, { timeout: 10_000 });
     return {
       call: () =>
-        client.request({ method: 'tools/call', params }, ANY_RESULT, {
+        // v1 takes a zod schema: the loosest one, as close to ANY_RESULT as it allows.
+        client.request({ method: 'tools/call', params }, z.looseObject({}), {
           timeout: 30_000,
           signal: new AbortController().signal,
         }),
