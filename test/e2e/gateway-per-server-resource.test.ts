@@ -3,15 +3,17 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MCP_JSON_HEADERS } from '../helpers/auth-fixture.js';
-import { startTestUpstream, type TestUpstream } from '../helpers/gateway-fixture.js';
+import { BACKENDS, startTestUpstream, type TestUpstream } from '../helpers/gateway-fixture.js';
 import { type OAuthFixture, startOAuthFixture } from '../helpers/oauth-fixture.js';
 import { HttpBrowser, redeemCode, signInToCode } from '../helpers/oauth-http-flow.js';
+import { createTestDatabase } from '../helpers/services.js';
 
 // /mcp/{server} is a protected resource of its own (RFC 9728, RFC 8707, MCP authorization "Token
 // Audience Binding and Validation"): its own metadata and challenge; tokens bound to it are
 // accepted there and nowhere else; a token for /mcp (the whole gateway) is accepted there too.
-describe('/mcp/{server} as a protected resource', () => {
+describe.each(BACKENDS)('/mcp/{server} as a protected resource (%s)', (backend) => {
   let f: OAuthFixture;
+  let database: Awaited<ReturnType<typeof createTestDatabase>> | undefined;
   let upstream: TestUpstream;
   let configDir: string;
   let base: string;
@@ -26,12 +28,18 @@ describe('/mcp/{server} as a protected resource', () => {
         mcpServers: { one: { url: upstream.url, title: 'Server One' }, two: { url: upstream.url } },
       }),
     );
-    f = await startOAuthFixture({ GATEHOUSE_CONFIG_FILE: configFile });
+    database = backend === 'postgres' ? await createTestDatabase() : undefined;
+    f = await startOAuthFixture({
+      GATEHOUSE_CONFIG_FILE: configFile,
+      ...(database ? { DATABASE_URL: database.url } : {}),
+    });
+    expect(f.gatehouse.stores.durable.backend).toBe(backend);
     base = f.config.server.baseUrl;
   }, 60_000);
   afterAll(async () => {
     await f?.close();
     await upstream?.close();
+    await database?.drop();
     rmSync(configDir, { recursive: true, force: true });
   });
 

@@ -9,6 +9,11 @@ import { type RunningGatehouse, startGatehouse } from '../../src/http/server.js'
 import { MemoryAuditSink } from '../../src/ops/audit.js';
 import { MCP_JSON_HEADERS } from './auth-fixture.js';
 import { freePort } from './ports.js';
+import { createTestDatabase } from './services.js';
+
+/** The durable backends every gateway test runs on. */
+export const BACKENDS = ['sqlite', 'postgres'] as const;
+export type Backend = (typeof BACKENDS)[number];
 
 /** test/fixtures/test-upstream.mjs: an upstream that can be slow, die, fail, hang, and records headers. */
 export const TEST_UPSTREAM = fileURLToPath(new URL('../fixtures/test-upstream.mjs', import.meta.url));
@@ -85,7 +90,10 @@ export async function startGatewayFixture(
   env: Record<string, string> = {},
   /** Other sections of the config file ("tools", …). */
   file: Record<string, unknown> = {},
+  /** PostgreSQL: a fresh database, dropped by close(). */
+  backend: Backend = 'sqlite',
 ): Promise<GatewayFixture> {
+  const database = backend === 'postgres' ? await createTestDatabase() : undefined;
   const dataDir = mkdtempSync(path.join(tmpdir(), 'gatehouse-gateway-'));
   const configFile = path.join(dataDir, 'gatehouse.json');
   writeFileSync(configFile, JSON.stringify({ ...file, mcpServers }));
@@ -96,6 +104,7 @@ export async function startGatewayFixture(
       LOG_LEVEL: 'silent',
       MCP_ENABLE_AUTH: 'false',
       GATEHOUSE_CONFIG_FILE: configFile,
+      ...(database ? { DATABASE_URL: database.url } : {}),
       ...env,
     },
   });
@@ -120,6 +129,7 @@ export async function startGatewayFixture(
     },
     async close() {
       await gatehouse.close();
+      await database?.drop();
       rmSync(dataDir, { recursive: true, force: true });
     },
   };

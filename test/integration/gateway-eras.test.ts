@@ -3,12 +3,17 @@ import {
   type RunningConformanceUpstream,
   startConformanceUpstream,
 } from '../fixtures/conformance-upstream/server.js';
-import { eventually, type GatewayFixture, startGatewayFixture } from '../helpers/gateway-fixture.js';
+import {
+  BACKENDS,
+  eventually,
+  type GatewayFixture,
+  startGatewayFixture,
+} from '../helpers/gateway-fixture.js';
 import { type RunningUpstream, startEverything } from '../helpers/upstreams.js';
 
 // Toward upstreams the gateway speaks whatever each speaks: the stateless 2026-07-28 revision
 // (server/discover), the handshake era (initialize, sessions), and the legacy HTTP+SSE transport.
-describe('upstreams of every protocol era behind one gateway', () => {
+describe.each(BACKENDS)('upstreams of every protocol era behind one gateway (%s)', (backend) => {
   let modern: RunningConformanceUpstream;
   let handshake: RunningUpstream;
   let legacySse: RunningUpstream;
@@ -27,7 +32,10 @@ describe('upstreams of every protocol era behind one gateway', () => {
         legacy: { type: 'sse', url: legacySse.url },
       },
       { GATEHOUSE_GATEWAY_LIST_WAIT: '10000' },
+      {},
+      backend,
     );
+    expect(f.gatehouse.stores.durable.backend).toBe(backend);
   }, 30_000);
   afterAll(async () => {
     await f?.close();
