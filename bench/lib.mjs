@@ -287,3 +287,35 @@ export function replaceBetween(file, name, content) {
     `${text.slice(0, text.indexOf(start) + start.length)}\n${content}\n${text.slice(text.indexOf(end))}`,
   );
 }
+
+/** The development emulator's seeded tenant and Gatehouse API app. */
+export const EMULATOR_TENANT = 'aad59afb-4251-4c23-8403-b51da0a099c5';
+export const EMULATOR_API = '829cba28-25a8-434b-aad5-d7be2331ceba';
+
+/**
+ * Starts the development emulator from dist/ on `core` and signs bob in as VS Code would: the
+ * emulator, bob's Entra access token, and the MCP request headers every bench request carries.
+ */
+export async function emulatorWithBob({ root, core }) {
+  const entra = await startServer({
+    name: 'dev-entra',
+    script: `${root}/dist/src/cli/main.js`,
+    args: ['dev-entra'],
+    portVariable: 'DEV_ENTRA_PORT',
+    core,
+  });
+  const token = await emulatorUserToken({
+    entraUrl: entra.url,
+    tenant: EMULATOR_TENANT,
+    apiClientId: EMULATOR_API,
+    user: 'bob',
+    password: 'bob-dev-password',
+  });
+  const headers = {
+    'content-type': 'application/json',
+    accept: 'application/json, text/event-stream',
+    'mcp-protocol-version': '2025-11-25',
+    authorization: `Bearer ${token}`,
+  };
+  return { entra, token, headers };
+}

@@ -12,7 +12,9 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
   cpuMicros,
-  emulatorUserToken,
+  EMULATOR_API,
+  EMULATOR_TENANT,
+  emulatorWithBob,
   load,
   machineCpuMicros,
   pinSelf,
@@ -36,28 +38,9 @@ const profiling = !args.includes('--no-profile');
 
 pinSelf('1');
 const work = mkdtempSync(path.join(tmpdir(), 'gatehouse-gateway-profile-'));
-const entra = await startServer({
-  name: 'dev-entra',
-  script: path.join(root, 'dist/src/cli/main.js'),
-  args: ['dev-entra'],
-  portVariable: 'DEV_ENTRA_PORT',
-  core: '1',
-});
-const TENANT = 'aad59afb-4251-4c23-8403-b51da0a099c5';
-const API = '829cba28-25a8-434b-aad5-d7be2331ceba';
-const token = await emulatorUserToken({
-  entraUrl: entra.url,
-  tenant: TENANT,
-  apiClientId: API,
-  user: 'bob',
-  password: 'bob-dev-password',
-});
-const headers = {
-  'content-type': 'application/json',
-  accept: 'application/json, text/event-stream',
-  'mcp-protocol-version': '2025-11-25',
-  authorization: `Bearer ${token}`,
-};
+const { entra, headers } = await emulatorWithBob({ root, core: '1' });
+const TENANT = EMULATOR_TENANT;
+const API = EMULATOR_API;
 const body =
   which === 'builtin'
     ? JSON.stringify({

@@ -15,7 +15,9 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
   cpuMicros,
-  emulatorUserToken,
+  EMULATOR_API,
+  EMULATOR_TENANT,
+  emulatorWithBob,
   latencyRun,
   load,
   machineCpuMicros,
@@ -51,29 +53,9 @@ const LATENCY = {
 const pinned = pinSelf(LOADER_CORE);
 
 // The development emulator issues the token Gatehouse verifies.
-const entra = await startServer({
-  name: 'dev-entra',
-  script: path.join(root, 'dist/src/cli/main.js'),
-  args: ['dev-entra'],
-  portVariable: 'DEV_ENTRA_PORT',
-  core: LOADER_CORE,
-});
-const TENANT = 'aad59afb-4251-4c23-8403-b51da0a099c5';
-const API = '829cba28-25a8-434b-aad5-d7be2331ceba';
-const token = await emulatorUserToken({
-  entraUrl: entra.url,
-  tenant: TENANT,
-  apiClientId: API,
-  user: 'bob',
-  password: 'bob-dev-password',
-});
-
-const headers = {
-  'content-type': 'application/json',
-  accept: 'application/json, text/event-stream',
-  'mcp-protocol-version': '2025-11-25',
-  authorization: `Bearer ${token}`,
-};
+const { entra, headers } = await emulatorWithBob({ root, core: LOADER_CORE });
+const TENANT = EMULATOR_TENANT;
+const API = EMULATOR_API;
 const MESSAGE = 'gatehouse-gateway-bench';
 const call = (name, args) =>
   JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name, arguments: args } });

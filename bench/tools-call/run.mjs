@@ -8,7 +8,16 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { cpuMicros, emulatorUserToken, load, replaceBetween, round, startServer } from '../lib.mjs';
+import {
+  cpuMicros,
+  EMULATOR_API,
+  EMULATOR_TENANT,
+  emulatorWithBob,
+  load,
+  replaceBetween,
+  round,
+  startServer,
+} from '../lib.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '../..');
@@ -18,22 +27,9 @@ const warmup = 3;
 const concurrencies = [10, 50];
 
 // The development emulator issues the token the authenticated server verifies.
-const entra = await startServer({
-  name: 'dev-entra',
-  script: path.join(root, 'dist/src/cli/main.js'),
-  args: ['dev-entra'],
-  portVariable: 'DEV_ENTRA_PORT',
-  core: '1',
-});
-const TENANT = 'aad59afb-4251-4c23-8403-b51da0a099c5';
-const API = '829cba28-25a8-434b-aad5-d7be2331ceba';
-const token = await emulatorUserToken({
-  entraUrl: entra.url,
-  tenant: TENANT,
-  apiClientId: API,
-  user: 'bob',
-  password: 'bob-dev-password',
-});
+const { entra, headers } = await emulatorWithBob({ root, core: '1' });
+const TENANT = EMULATOR_TENANT;
+const API = EMULATOR_API;
 
 const body = JSON.stringify({
   jsonrpc: '2.0',
@@ -41,12 +37,6 @@ const body = JSON.stringify({
   method: 'tools/call',
   params: { name: 'calculate_sum', arguments: { numbers: [1, 2, 3] } },
 });
-const headers = {
-  'content-type': 'application/json',
-  accept: 'application/json, text/event-stream',
-  'mcp-protocol-version': '2025-11-25',
-  authorization: `Bearer ${token}`,
-};
 
 const dataDir = mkdtempSync(path.join(tmpdir(), 'gatehouse-bench-'));
 const servers = [
