@@ -223,13 +223,14 @@ export class GatewaySurface {
       const identity = pending === undefined ? undefined : await pending;
       const headers = identity?.headers;
       let forwarded = withoutProtocolMeta(params);
-      const meta = {
-        ...identity?.meta,
-        // The caller's logging/setLevel, per request as 2026-07-28 has it (a handshake-era upstream gets it once, below).
-        ...(context.logLevel === undefined ? {} : { [LOG_LEVEL_META_KEY]: context.logLevel }),
-      };
-      if (Object.keys(meta).length > 0)
+      if (identity?.meta !== undefined || context.logLevel !== undefined) {
+        const meta = {
+          ...identity?.meta,
+          // The caller's logging/setLevel, per request as 2026-07-28 has it (a handshake-era upstream gets it once, below).
+          ...(context.logLevel === undefined ? {} : { [LOG_LEVEL_META_KEY]: context.logLevel }),
+        };
         forwarded = { ...forwarded, _meta: { ...(forwarded._meta as Item | undefined), ...meta } };
+      }
       if (context.logLevel !== undefined) await runtime.connection.ensureLogLevel(context.logLevel);
       const sendProgress = context.sendProgress;
       const result = await runtime.forward(method, forwarded, {

@@ -100,6 +100,7 @@ export class UpstreamConnection {
   /** The hot path's target, for a Streamable HTTP upstream once connected. */
   #direct: { url: URL; transport: StreamableHTTPClientTransport } | undefined;
   #nextId = 0;
+  #directHeaders: { sessionId: string | undefined; headers: Record<string, string> } | undefined;
   readonly #storedHeaders: Readonly<Record<string, string>>;
 
   constructor(
@@ -184,12 +185,22 @@ export class UpstreamConnection {
   ): Promise<Record<string, unknown>> {
     const id = `gatehouse-${++this.#nextId}`;
     const sessionId = direct.transport.sessionId;
-    const headers: Record<string, string> = {
-      ...this.#storedHeaders,
-      ...options.headers,
-      'mcp-protocol-version': client.getNegotiatedProtocolVersion() ?? '2025-03-26',
-      ...(sessionId === undefined ? {} : { 'mcp-session-id': sessionId }),
-    };
+    // The headers every request of this connection carries, made once per session.
+    let base = this.#directHeaders;
+    if (base === undefined || base.sessionId !== sessionId) {
+      base = {
+        sessionId,
+        headers: {
+          ...this.#storedHeaders,
+          'content-type': 'application/json',
+          accept: 'application/json, text/event-stream',
+          'mcp-protocol-version': client.getNegotiatedProtocolVersion() ?? '2025-03-26',
+          ...(sessionId === undefined ? {} : { 'mcp-session-id': sessionId }),
+        },
+      };
+      this.#directHeaders = base;
+    }
+    const headers = options.headers === undefined ? base.headers : { ...base.headers, ...options.headers };
     const body = JSON.stringify({ jsonrpc: '2.0', id, method, ...(params === undefined ? {} : { params }) });
     let answer: DirectAnswer;
     try {

@@ -12,6 +12,7 @@ import https from 'node:https';
 
 export interface DirectRequest {
   url: URL;
+  /** Every header but content-length, content-type (application/json) and accept (JSON and SSE) included. */
   headers: Readonly<Record<string, string>>;
   /** The JSON-RPC request, serialized. */
   body: string;
@@ -68,12 +69,8 @@ export function postDirect(request: DirectRequest): Promise<DirectAnswer> {
         path: `${url.pathname}${url.search}`,
         method: 'POST',
         agent: agents[url.protocol as 'http:' | 'https:'],
-        headers: {
-          ...request.headers,
-          'content-type': 'application/json',
-          accept: 'application/json, text/event-stream',
-          'content-length': Buffer.byteLength(request.body),
-        },
+        // The caller's headers say content-type and accept; only the length is this request's.
+        headers: { ...request.headers, 'content-length': Buffer.byteLength(request.body) },
       },
       (response) => {
         const type = response.headers['content-type'] ?? '';
