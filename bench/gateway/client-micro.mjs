@@ -11,13 +11,13 @@ import { getEventListeners } from 'node:events';
 import { existsSync } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
-import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { Client as ClientV1 } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport as TransportV1 } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { z } from 'zod';
 import { cpuMicros, machineCpuMicros, round, startServer, waitForQuiet } from '../lib.mjs';
+import { nodeHttpFetch } from './node-http-fetch.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '../..');
@@ -60,55 +60,6 @@ const viaSdk =
       timeout: 30_000,
       signal: new AbortController().signal,
     });
-
-/**
- * A fetch for the SDK transport built on node:http with a keep-alive agent: JSON answers are
- * buffered into a Response, SSE answers streamed. The signal goes to http.request, which removes
- * its listener when the request ends.
- */
-function nodeHttpFetch() {
-  const agent = new http.Agent({ keepAlive: true });
-  const fetchImpl = (input, init = {}) =>
-    new Promise((resolve, reject) => {
-      const target = new URL(input);
-      const headers = {};
-      new Headers(init.headers).forEach((value, key) => {
-        headers[key] = value;
-      });
-      if (init.body != null) headers['content-length'] = String(Buffer.byteLength(init.body));
-      const req = http.request(
-        {
-          agent,
-          host: target.hostname,
-          port: target.port,
-          path: target.pathname + target.search,
-          method: init.method ?? 'GET',
-          headers,
-          ...(init.signal ? { signal: init.signal } : {}),
-        },
-        (res) => {
-          const responseHeaders = new Headers();
-          for (const [key, value] of Object.entries(res.headers))
-            for (const each of Array.isArray(value) ? value : [value]) responseHeaders.append(key, each);
-          const status = res.statusCode;
-          const options = { status, statusText: res.statusMessage, headers: responseHeaders };
-          if ((res.headers['content-type'] ?? '').startsWith('text/event-stream')) {
-            resolve(new Response(Readable.toWeb(res), options));
-            return;
-          }
-          const chunks = [];
-          res.on('data', (chunk) => chunks.push(chunk));
-          res.on('end', () =>
-            resolve(new Response(status === 202 || status === 204 ? null : Buffer.concat(chunks), options)),
-          );
-          res.on('error', reject);
-        },
-      );
-      req.on('error', reject);
-      req.end(init.body ?? undefined);
-    });
-  return { fetchImpl, agent };
-}
 
 const variants = {
   'SDK v1 client (@modelcontextprotocol/sdk 1.x, global fetch)': async () => {
