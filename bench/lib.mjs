@@ -104,7 +104,11 @@ export function machineCpuMicros() {
  * core: the benchmark's own processes are idle between cells, so this is other people's work), or
  * until `maxWaitMs` has passed. Returns the busy % of the last window.
  */
-export async function waitForQuiet({ threshold = 15, windowMs = 1000, maxWaitMs = 120_000 } = {}) {
+export async function waitForQuiet({
+  threshold = 15,
+  windowMs = 1000,
+  maxWaitMs = Number(process.env.BENCH_QUIET_WAIT_MS ?? 120_000),
+} = {}) {
   const deadline = Date.now() + maxWaitMs;
   for (;;) {
     const before = machineCpuMicros();

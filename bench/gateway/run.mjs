@@ -7,7 +7,7 @@
 // process (autocannon and the latency client) and the upstream run pinned to core 1 (README: why).
 // With --preload FILE, Gatehouse runs with `node --import FILE` (a what-if/ experiment); such a run
 // is never written to the READMEs.
-// Usage: node bench/gateway/run.mjs [--duration 10] [--write] [--preload FILE]
+// Usage: node bench/gateway/run.mjs [--duration 10] [--rounds 3] [--write] [--preload FILE]
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -37,6 +37,7 @@ const duration = Number(args.includes('--duration') ? args[args.indexOf('--durat
 const preload = args.includes('--preload') ? path.resolve(args[args.indexOf('--preload') + 1]) : undefined;
 if (preload && args.includes('--write'))
   throw new Error('a --preload (what-if) run is not written to the READMEs');
+const rounds = Number(args.includes('--rounds') ? args[args.indexOf('--rounds') + 1] : 3);
 const warmup = 3;
 const concurrencies = [10, 50];
 const GATEHOUSE_CORE = '0';
@@ -98,7 +99,9 @@ async function check(label, url, body, verify) {
   return text;
 }
 
-const results = [];
+/** Every measured cell of every round; `results` holds one row per cell and concurrency (medians over rounds). */
+const samples = [];
+let results = [];
 /** A cell measured while other processes used more than this (% of one core) is measured again. */
 const NOISY = 10;
 const ATTEMPTS = 3;
@@ -116,52 +119,94 @@ async function measuring(pids, work) {
 }
 
 /**
- * One cell per concurrency: warm-up, then the measured load; CPU of Gatehouse and of the other
+ * One cell at one concurrency: warm-up, then the measured load; CPU of Gatehouse and of the other
  * server. A cell disturbed by other work on the machine is measured again (at most ATTEMPTS times;
  * the least disturbed attempt is kept).
  */
-async function cells({ cell, upstream, kind, url, body, verify, gatehouse, other }) {
+async function cell({
+  cell,
+  upstream,
+  kind,
+  url,
+  body,
+  verify,
+  gatehouse,
+  other,
+  connections,
+  round: inRound,
+}) {
   const pids = [entra.pid, ...(gatehouse ? [gatehouse.pid] : []), ...(other ? [other.pid] : [])];
-  for (const connections of concurrencies) {
-    let best;
-    for (let attempt = 1; attempt <= ATTEMPTS; attempt++) {
-      await waitForQuiet();
-      await load({ url: `${url}/mcp`, body, headers, connections, duration: warmup, verifyBody: verify });
-      const gatehouseBefore = gatehouse ? cpuMicros(gatehouse.pid) : 0;
-      const otherBefore = other ? cpuMicros(other.pid) : 0;
-      const { value: result, foreignLoadPercent } = await measuring(pids, () =>
-        load({ url: `${url}/mcp`, body, headers, connections, duration, verifyBody: verify }),
+  let best;
+  for (let attempt = 1; attempt <= ATTEMPTS; attempt++) {
+    await waitForQuiet();
+    await load({ url: `${url}/mcp`, body, headers, connections, duration: warmup, verifyBody: verify });
+    const gatehouseBefore = gatehouse ? cpuMicros(gatehouse.pid) : 0;
+    const otherBefore = other ? cpuMicros(other.pid) : 0;
+    const { value: result, foreignLoadPercent } = await measuring(pids, () =>
+      load({ url: `${url}/mcp`, body, headers, connections, duration, verifyBody: verify }),
+    );
+    const gatehouseCpu = gatehouse ? cpuMicros(gatehouse.pid) - gatehouseBefore : undefined;
+    const otherCpu = other ? cpuMicros(other.pid) - otherBefore : undefined;
+    if (result.non2xx > 0 || result.errors > 0 || result.timeouts > 0 || result.mismatches > 0)
+      throw new Error(
+        `${cell} c=${connections}: ${result.non2xx} non-2xx, ${result.errors} errors, ${result.timeouts} timeouts, ${result.mismatches} wrong answers`,
       );
-      const gatehouseCpu = gatehouse ? cpuMicros(gatehouse.pid) - gatehouseBefore : undefined;
-      const otherCpu = other ? cpuMicros(other.pid) - otherBefore : undefined;
-      if (result.non2xx > 0 || result.errors > 0 || result.timeouts > 0 || result.mismatches > 0)
-        throw new Error(
-          `${cell} c=${connections}: ${result.non2xx} non-2xx, ${result.errors} errors, ${result.timeouts} timeouts, ${result.mismatches} wrong answers`,
-        );
-      const total = result.requests.total;
-      const row = {
-        cell,
-        upstream,
-        kind,
-        connections,
-        rps: round(result.requests.average),
-        p50: result.latency.p50,
-        p99: result.latency.p99,
-        meanMs: round(result.latency.mean, 2),
-        gatehouseCpuMicrosPerRequest: gatehouseCpu === undefined ? null : round(gatehouseCpu / total),
-        otherCpuMicrosPerRequest: otherCpu === undefined ? null : round(otherCpu / total),
-        foreignLoadPercent,
-        attempts: attempt,
-        requests: total,
-      };
-      console.error(
-        `${cell} c=${connections}: ${row.rps} req/s (other processes: ${foreignLoadPercent} % of a core${attempt > 1 ? `, attempt ${attempt}` : ''})`,
-      );
-      if (best === undefined || row.foreignLoadPercent < best.foreignLoadPercent) best = row;
-      if (foreignLoadPercent <= NOISY) break;
-    }
-    results.push(best);
+    const total = result.requests.total;
+    const row = {
+      cell,
+      upstream,
+      kind,
+      connections,
+      round: inRound,
+      rps: round(result.requests.average),
+      p50: result.latency.p50,
+      p99: result.latency.p99,
+      meanMs: round(result.latency.mean, 2),
+      gatehouseCpuMicrosPerRequest: gatehouseCpu === undefined ? null : round(gatehouseCpu / total),
+      otherCpuMicrosPerRequest: otherCpu === undefined ? null : round(otherCpu / total),
+      foreignLoadPercent,
+      attempts: attempt,
+      requests: total,
+    };
+    console.error(
+      `round ${inRound}, ${cell} c=${connections}: ${row.rps} req/s, Gatehouse ${row.gatehouseCpuMicrosPerRequest ?? '—'} µs/req (other processes: ${foreignLoadPercent} % of a core${attempt > 1 ? `, attempt ${attempt}` : ''})`,
+    );
+    if (best === undefined || row.foreignLoadPercent < best.foreignLoadPercent) best = row;
+    if (foreignLoadPercent <= NOISY) break;
   }
+  samples.push(best);
+}
+
+const median = (values) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+};
+
+/** One row per cell and concurrency: the median of each column over the rounds. */
+function summarize() {
+  const groups = new Map();
+  for (const row of samples) {
+    const key = `${row.cell}\u0000${row.connections}`;
+    if (!groups.has(key)) groups.set(key, []);
+    groups.get(key).push(row);
+  }
+  return [...groups.values()].map((rows) => {
+    const column = (name) =>
+      rows[0][name] === null ? null : round(median(rows.map((row) => row[name])), name === 'meanMs' ? 2 : 0);
+    return {
+      ...rows[0],
+      round: undefined,
+      rounds: rows.length,
+      rps: column('rps'),
+      p50: column('p50'),
+      p99: column('p99'),
+      meanMs: column('meanMs'),
+      gatehouseCpuMicrosPerRequest: column('gatehouseCpuMicrosPerRequest'),
+      otherCpuMicrosPerRequest: column('otherCpuMicrosPerRequest'),
+      foreignLoadPercent: Math.max(...rows.map((row) => row.foreignLoadPercent)),
+    };
+  });
 }
 
 const latency = [];
@@ -172,9 +217,11 @@ const latency = [];
  * forwarded at c=10 (so both paths carry the same load, well below saturation).
  */
 async function latencyCompare({ upstream, direct, through, pids }) {
-  const capacity = results.find(
-    (r) => r.kind === 'through' && r.upstream === upstream && r.connections === 10,
-  ).rps;
+  const capacity = median(
+    samples
+      .filter((r) => r.kind === 'through' && r.upstream === upstream && r.connections === 10)
+      .map((r) => r.rps),
+  );
   const pacedRate = Math.max(50, Math.round((capacity * LATENCY.paced.share) / 50) * 50);
   for (const [mode, spec] of [
     ['sequential', LATENCY.sequential],
@@ -240,20 +287,23 @@ const NAMES = {
 };
 
 try {
-  // The floor, exactly as in tools-call.
+  // The floor, exactly as in tools-call (one round: it is the machine's reference, not a target).
   {
     const floor = await startServer({ name: NAMES.floor, script: path.join(root, 'bench/servers/bare.mjs') });
     try {
       await check(NAMES.floor, floor.url, BODIES.sum, summed);
-      await cells({
-        cell: NAMES.floor,
-        upstream: null,
-        kind: 'floor',
-        url: floor.url,
-        body: BODIES.sum,
-        verify: summed,
-        other: floor,
-      });
+      for (const connections of concurrencies)
+        await cell({
+          cell: NAMES.floor,
+          upstream: null,
+          kind: 'floor',
+          url: floor.url,
+          body: BODIES.sum,
+          verify: summed,
+          other: floor,
+          connections,
+          round: 1,
+        });
     } finally {
       await floor.stop();
     }
@@ -272,37 +322,48 @@ try {
     try {
       await check(`${upstream} upstream`, server.url, BODIES.echo, echoed);
       await check(`Gatehouse → ${upstream} upstream`, gatehouse.url, BODIES.forwarded, echoed);
-      if (upstream === 'bare') {
-        await check(NAMES.builtin, gatehouse.url, BODIES.sum, summed);
-        await cells({
-          cell: NAMES.builtin,
-          upstream: null,
-          kind: 'builtin',
-          url: gatehouse.url,
-          body: BODIES.sum,
-          verify: summed,
-          gatehouse,
-        });
-      }
       const direct = { url: server.url, body: BODIES.echo };
       const through = { url: gatehouse.url, body: BODIES.forwarded };
-      await cells({
-        cell: NAMES[`${upstream}Direct`],
-        upstream,
-        kind: 'direct',
-        ...direct,
-        verify: echoed,
-        other: server,
-      });
-      await cells({
-        cell: NAMES[`${upstream}Through`],
-        upstream,
-        kind: 'through',
-        ...through,
-        verify: echoed,
-        gatehouse,
-        other: server,
-      });
+      const compared = [
+        ...(upstream === 'bare'
+          ? [
+              {
+                cell: NAMES.builtin,
+                upstream: null,
+                kind: 'builtin',
+                url: gatehouse.url,
+                body: BODIES.sum,
+                verify: summed,
+                gatehouse,
+              },
+            ]
+          : []),
+        {
+          cell: NAMES[`${upstream}Direct`],
+          upstream,
+          kind: 'direct',
+          ...direct,
+          verify: echoed,
+          other: server,
+        },
+        {
+          cell: NAMES[`${upstream}Through`],
+          upstream,
+          kind: 'through',
+          ...through,
+          verify: echoed,
+          gatehouse,
+          other: server,
+        },
+      ];
+      if (upstream === 'bare') await check(NAMES.builtin, gatehouse.url, BODIES.sum, summed);
+      // The cells compared with each other alternate, round after round (the order reversed every
+      // other round), so that drift on the machine hits each of them alike.
+      for (let inRound = 1; inRound <= rounds; inRound++) {
+        const order = inRound % 2 === 1 ? compared : [...compared].reverse();
+        for (const connections of concurrencies)
+          for (const spec of order) await cell({ ...spec, connections, round: inRound });
+      }
       await latencyCompare({ upstream, direct, through, pids: [entra.pid, gatehouse.pid, server.pid] });
     } finally {
       await gatehouse.stop();
@@ -315,6 +376,7 @@ try {
 }
 
 // ---- report ----
+results = summarize();
 const find = (kind, upstream, c) =>
   results.find((r) => r.kind === kind && r.upstream === upstream && r.connections === c);
 const dash = (value) => (value === null || value === undefined ? '—' : value);
@@ -338,11 +400,26 @@ const latencyLines = [
 ];
 
 const verdict = (ok) => (ok ? 'met' : '**missed**');
+/** A ratio in each round (a from one cell, b from another, same round and concurrency): the values and their median. */
+function perRound(a, b, c, value) {
+  const pick = (spec, n) =>
+    samples.find(
+      (r) => r.kind === spec.kind && r.upstream === spec.upstream && r.connections === c && r.round === n,
+    );
+  const values = [];
+  for (let n = 1; n <= rounds; n++) values.push(round(value(pick(a, n), pick(b, n)), 2));
+  return { values, median: round(median(values), 2), text: values.join(', ') };
+}
 const targets = [];
 for (const c of concurrencies) {
   const direct = find('direct', 'sdk', c);
   const through = find('through', 'sdk', c);
-  const ratio = through.rps / direct.rps;
+  const ratio = perRound(
+    { kind: 'through', upstream: 'sdk' },
+    { kind: 'direct', upstream: 'sdk' },
+    c,
+    (t, d) => t.rps / d.rps,
+  );
   // If Gatehouse and the upstream had to share one core: what the upstream costs alone vs both together.
   const sameCore =
     direct.otherCpuMicrosPerRequest /
@@ -350,21 +427,28 @@ for (const c of concurrencies) {
   targets.push({
     target: 'SDK upstream: req/s through Gatehouse ≥ 0.9× direct',
     connections: c,
-    value: round(ratio, 2),
-    met: ratio >= 0.9,
-    text: `SDK upstream, c=${c}: through Gatehouse ${through.rps} vs direct ${direct.rps} req/s = **${round(ratio, 2)}×** (target ≥ 0.9×: ${verdict(ratio >= 0.9)}); Gatehouse spends ${through.gatehouseCpuMicrosPerRequest} µs/call against the upstream's ${through.otherCpuMicrosPerRequest} µs, so on one shared core the ratio would be about ${round(sameCore, 2)}×.`,
+    value: ratio.median,
+    rounds: ratio.values,
+    met: ratio.median >= 0.9,
+    text: `SDK upstream, c=${c}: through Gatehouse ${through.rps} vs direct ${direct.rps} req/s (medians); per round ${ratio.text}, median **${ratio.median}×** (target ≥ 0.9×: ${verdict(ratio.median >= 0.9)}); Gatehouse spends ${through.gatehouseCpuMicrosPerRequest} µs/call against the upstream's ${through.otherCpuMicrosPerRequest} µs, so on one shared core the ratio would be about ${round(sameCore, 2)}×.`,
   });
 }
 for (const c of concurrencies) {
   const builtin = find('builtin', null, c);
   const through = find('through', 'bare', c);
-  const ratio = through.gatehouseCpuMicrosPerRequest / builtin.gatehouseCpuMicrosPerRequest;
+  const ratio = perRound(
+    { kind: 'through', upstream: 'bare' },
+    { kind: 'builtin', upstream: null },
+    c,
+    (t, b) => t.gatehouseCpuMicrosPerRequest / b.gatehouseCpuMicrosPerRequest,
+  );
   targets.push({
     target: "bare upstream: Gatehouse's CPU per forwarded call ≤ 2× its CPU per calculate_sum",
     connections: c,
-    value: round(ratio, 2),
-    met: ratio <= 2,
-    text: `bare upstream, c=${c}: Gatehouse spends ${through.gatehouseCpuMicrosPerRequest} µs per forwarded call vs ${builtin.gatehouseCpuMicrosPerRequest} µs per built-in calculate_sum = **${round(ratio, 2)}×** (target ≤ 2×: ${verdict(ratio <= 2)}); through/direct req/s ${round(through.rps / find('direct', 'bare', c).rps, 2)}×.`,
+    value: ratio.median,
+    rounds: ratio.values,
+    met: ratio.median <= 2,
+    text: `bare upstream, c=${c}: Gatehouse spends ${through.gatehouseCpuMicrosPerRequest} µs per forwarded call vs ${builtin.gatehouseCpuMicrosPerRequest} µs per built-in calculate_sum (medians); per round ${ratio.text}, median **${ratio.median}×** (target ≤ 2×: ${verdict(ratio.median <= 2)}); through/direct req/s ${round(through.rps / find('direct', 'bare', c).rps, 2)}×.`,
   });
 }
 {
@@ -394,7 +478,7 @@ const built = statSync(path.join(root, 'dist/src/cli/main.js'))
   .mtime.toISOString()
   .slice(0, 16)
   .replace('T', ' ');
-const stamp = `Measured ${new Date().toISOString().slice(0, 10)} on ${process.platform}/${process.arch}, Node ${process.version}, Gatehouse at ${head} (dist/ built ${built} UTC), ${duration} s per cell after ${warmup} s warm-up; Gatehouse and the floor pinned to core ${GATEHOUSE_CORE}, the upstreams, autocannon and the latency client to core ${LOADER_CORE}${pinned ? '' : ' (taskset missing: nothing was pinned)'}${preload ? `. WHAT-IF: Gatehouse ran with --import ${path.relative(root, preload)}` : ''}. Other processes on the machine used at most ${Math.max(...results.map((r) => r.foreignLoadPercent))} % of a core during a cell.`;
+const stamp = `Measured ${new Date().toISOString().slice(0, 10)} on ${process.platform}/${process.arch}, Node ${process.version}, Gatehouse at ${head} (dist/ built ${built} UTC), ${rounds} rounds of ${duration} s per cell after ${warmup} s warm-up (the compared cells alternating; tables give medians over rounds); Gatehouse and the floor pinned to core ${GATEHOUSE_CORE}, the upstreams, autocannon and the latency client to core ${LOADER_CORE}${pinned ? '' : ' (taskset missing: nothing was pinned)'}${preload ? `. WHAT-IF: Gatehouse ran with --import ${path.relative(root, preload)}` : ''}. Other processes on the machine used at most ${Math.max(...results.map((r) => r.foreignLoadPercent))} % of a core during a cell.`;
 const table = lines.join('\n');
 const latencyTable = latencyLines.join('\n');
 const summary = targets.map((t) => `- ${t.text}`).join('\n');
@@ -403,7 +487,7 @@ console.log(`\n${stamp}\n\n${table}\n\n${latencyTable}\n\n${summary}`);
 if (!preload)
   writeFileSync(
     path.join(here, 'results.json'),
-    `${JSON.stringify({ date: new Date().toISOString(), node: process.version, head, distBuilt: built, duration, warmup, pinned, preload: preload ? path.relative(root, preload) : null, results, latency, targets: targets.map(({ text, ...t }) => t) }, null, 2)}\n`,
+    `${JSON.stringify({ date: new Date().toISOString(), node: process.version, head, distBuilt: built, duration, rounds, warmup, pinned, preload: preload ? path.relative(root, preload) : null, results, latency, samples, targets: targets.map(({ text, ...t }) => t) }, null, 2)}\n`,
   );
 if (args.includes('--write')) {
   replaceBetween(
