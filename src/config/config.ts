@@ -24,6 +24,8 @@ export interface GatehouseConfig {
     }>;
     readonly serverToken: string | undefined;
     readonly serverTokenRoles: readonly string[];
+    /** The logical scopes the path-token identity holds; the tool policy decides for it with them. */
+    readonly serverTokenScopes: readonly ('discover' | 'toolsRead' | 'toolsExecute' | 'chat')[];
     readonly ssoAutoAssign: boolean;
     readonly defaultMembership: Readonly<{ org: string; team: string; role: string }>;
     readonly groupRoles: Readonly<Record<string, readonly string[]>>;

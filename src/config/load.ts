@@ -100,6 +100,7 @@ export function loadConfig(options: LoadOptions = {}): GatehouseConfig {
   const scopeRenames = read('MCP_AZURE_SCOPES') ?? {};
   const serverToken = read('MCP_SERVER_TOKEN');
   const serverTokenRoles = read('MCP_SERVER_TOKEN_ROLES') ?? ['user'];
+  const serverTokenScopes = read('MCP_SERVER_TOKEN_SCOPES') ?? ['discover', 'tools.read', 'tools.execute'];
   const jwtSigningKey = read('MCP_AZURE_JWT_SIGNING_KEY');
   const encryptionKey = read('GATEHOUSE_ENCRYPTION_KEY');
   const ssoAutoAssign = read('GATEHOUSE_SSO_AUTO_ASSIGN') ?? true;
@@ -226,6 +227,7 @@ export function loadConfig(options: LoadOptions = {}): GatehouseConfig {
       },
       serverToken,
       serverTokenRoles,
+      serverTokenScopes: serverTokenScopes.map((scope) => LOGICAL_SCOPES[scope as keyof typeof LOGICAL_SCOPES]),
       ssoAutoAssign,
       defaultMembership: { org: defaultOrg, team: defaultTeam, role: defaultRole },
       groupRoles,

@@ -368,6 +368,13 @@ export const VARIABLES = {
     defaultText: 'user',
     parse: listValue(stringValue, 'user,admin'),
   },
+  MCP_SERVER_TOKEN_SCOPES: {
+    name: 'MCP_SERVER_TOKEN_SCOPES',
+    description:
+      'Scopes of the service identity that MCP_SERVER_TOKEN callers act as (comma-separated logical names: discover, tools.read, tools.execute, chat). The tool policy decides for it as for a token carrying them: a tool that needs a scope not listed is hidden and refused.',
+    defaultText: 'discover, tools.read, tools.execute',
+    parse: listValue(oneOf('discover', 'tools.read', 'tools.execute', 'chat'), 'discover,tools.execute'),
+  },
   MCP_AZURE_JWT_SIGNING_KEY: {
     name: 'MCP_AZURE_JWT_SIGNING_KEY',
     description:

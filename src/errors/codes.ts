@@ -122,6 +122,12 @@ export const ERROR_CATALOGUE = {
     summary:
       'The token lacks a scope the request needs; WWW-Authenticate names every scope to ask for (step-up).',
   },
+  GH_AUTH_DUPLICATE_CREDENTIALS: {
+    status: 400,
+    rpc: -32600,
+    summary:
+      'The request carries more than one Authorization header; send exactly one credential (RFC 6750 invalid_request).',
+  },
   GH_AUTH_PATH_TOKEN_FORBIDDEN: {
     status: 403,
     rpc: -32001,

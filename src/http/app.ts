@@ -31,6 +31,7 @@ import type { ToolPolicy } from '../policy/tool-policy.js';
 import { authErrorDecorator, challengeContext, resourceServerRoutes } from '../resource-server/routes.js';
 import type { SecretBox } from '../tokens/secret-box.js';
 import { registerApiDocs } from './api-docs.js';
+import { redactUrl } from './logger.js';
 import type { Stores } from './storage-selection.js';
 
 export interface AppOptions {
@@ -61,6 +62,14 @@ export interface AppOptions {
 
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
 
+function authorizationHeaders(raw: readonly string[]): number {
+  let count = 0;
+  for (let index = 0; index < raw.length; index += 2)
+    if ((raw[index] as string).length === 13 && (raw[index] as string).toLowerCase() === 'authorization')
+      count++;
+  return count;
+}
+
 /** Assembles the Fastify application; it does not listen (tests use inject() or listen on port 0). */
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const { config, logger, stores } = options;
@@ -78,11 +87,23 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
 
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
+    // Node keeps the first of several Authorization headers; which one counts must not be a guess.
+    if (request.headers.authorization !== undefined && authorizationHeaders(request.raw.rawHeaders) > 1) {
+      throw new GatehouseError(
+        'GH_AUTH_DUPLICATE_CREDENTIALS',
+        'The request has more than one Authorization header: send exactly one (Authorization: Bearer <access token>).',
+      );
+    }
   });
   if (logger.isLevelEnabled('debug')) {
     app.addHook('onResponse', async (request, reply) => {
       request.log.debug(
-        { method: request.method, url: request.url, status: reply.statusCode, ms: reply.elapsedTime },
+        {
+          method: request.method,
+          url: redactUrl(request.url),
+          status: reply.statusCode,
+          ms: reply.elapsedTime,
+        },
         'request',
       );
     });

@@ -224,8 +224,11 @@ export class Authenticator {
     this.#serviceCaller ??= this.options.durable.users.upsert(SERVICE_TOKEN_USER).then((user) =>
       callerFromUser(user, {
         kind: 'service-token',
-        scopes: [],
-        scopesApply: false,
+        // Its scopes as tokens name them, so that the one policy decides for it as for a token.
+        scopes: this.options.config.auth.serverTokenScopes.map(
+          (scope) => this.options.config.auth.scopeNames[scope],
+        ),
+        scopesApply: true,
         roles: this.options.config.auth.serverTokenRoles,
         clientAppId: null,
         expiresAt: null,

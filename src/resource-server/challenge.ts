@@ -21,6 +21,8 @@ export function wwwAuthenticate(error: GatehouseError, context: ChallengeContext
       return `Bearer ${metadata}, scope="${context.defaultScopes.join(' ')}"`;
     case 'GH_AUTH_INVALID_TOKEN':
       return `Bearer error="invalid_token", error_description="${quoted(error.message)}", ${metadata}, scope="${context.defaultScopes.join(' ')}"`;
+    case 'GH_AUTH_DUPLICATE_CREDENTIALS':
+      return `Bearer error="invalid_request", error_description="${quoted(error.message)}", ${metadata}`;
     case 'GH_AUTH_INSUFFICIENT_SCOPE': {
       const required = (error.detail?.requiredScopes as string[] | undefined) ?? [];
       return `Bearer error="insufficient_scope", scope="${required.map(context.advertise).join(' ')}", ${metadata}, error_description="${quoted(error.message)}"`;
