@@ -23,9 +23,13 @@ export async function mountProvider(
     registrationLimit?: RegistrationLimit;
     /** Scopes granted when an authorization request names none (OAuth 2.1 lets it omit scope). */
     defaultScope: string;
+    /** MCP_SERVER_BASE_URL: every URL the authorization server publishes is built from it. */
+    publicUrl: string;
   },
 ) {
   const callback = options.provider.callback();
+  const publicUrl = new URL(options.publicUrl);
+  const publicProto = publicUrl.protocol.slice(0, -1);
   const withinRegistrationLimit = registrationLimiter(
     options.ephemeral,
     options.registrationLimit ?? DEFAULT_REGISTRATION_LIMIT,
@@ -44,6 +48,19 @@ export async function mountProvider(
         url.searchParams.set('scope', options.defaultScope);
         request.raw.url = `${url.pathname}${url.search}`;
       }
+    }
+    // oidc-provider builds its endpoints' URLs from the request's host (and, behind a proxy, its
+    // X-Forwarded-* headers): it sees Gatehouse's public URL instead, whatever the request said, so
+    // that a forged Host cannot put another server's endpoints into the metadata.
+    const headers = request.raw.headers;
+    headers.host = publicUrl.host;
+    headers['x-forwarded-host'] = publicUrl.host;
+    headers['x-forwarded-proto'] = publicProto;
+    delete headers.forwarded;
+    if (request.method === 'GET' && DISCOVERY_PATHS.has(request.routeOptions.url ?? '')) {
+      // Metadata may be cached by clients and shared caches, for a short while (keys rotate).
+      reply.raw.setHeader('cache-control', 'public, max-age=300');
+      reply.raw.setHeader('vary', 'Origin');
     }
     reply.hijack();
     await callback(request.raw, reply.raw);
@@ -102,6 +119,11 @@ export async function mountProvider(
     },
   });
 }
+
+const DISCOVERY_PATHS = new Set([
+  '/.well-known/openid-configuration',
+  '/.well-known/oauth-authorization-server',
+]);
 
 const LOOPBACK = /^http:\/\/(127\.0\.0\.1|localhost|\[::1\])(:\d+)?\//;
 

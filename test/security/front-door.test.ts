@@ -31,11 +31,12 @@ function rawPost(
   url: string,
   headers: [string, string][],
   body: string,
+  method = 'POST',
 ): Promise<{ status: number; headers: Record<string, string>; text: string }> {
   const target = new URL(url);
   const head = [
-    `POST ${target.pathname} HTTP/1.1`,
-    `Host: ${target.host}`,
+    `${method} ${target.pathname}${target.search} HTTP/1.1`,
+    ...(headers.some(([name]) => name.toLowerCase() === 'host') ? [] : [`Host: ${target.host}`]),
     ...headers.map(([name, value]) => `${name}: ${value}`),
     `Content-Length: ${Buffer.byteLength(body)}`,
     'Connection: close',
@@ -107,6 +108,47 @@ describe('the front door', () => {
     await gatehouse?.close();
     await entra?.close();
     if (work) rmSync(work, { recursive: true, force: true });
+  });
+
+  describe('discovery cannot be poisoned through Host or forwarded headers', () => {
+    const forged: [string, [string, string][]][] = [
+      ['Host', [['Host', 'evil.example']]],
+      ['X-Forwarded-Host', [['X-Forwarded-Host', 'evil.example']]],
+      ['Forwarded', [['Forwarded', 'host=evil.example;proto=https']]],
+      [
+        'Host and X-Forwarded-Host/Proto',
+        [
+          ['Host', 'evil.example:8443'],
+          ['X-Forwarded-Host', 'evil.example'],
+          ['X-Forwarded-Proto', 'https'],
+        ],
+      ],
+    ];
+    for (const [label, headers] of forged) {
+      it(`lists every endpoint on the configured public URL with a forged ${label}, with explicit caching`, async () => {
+        for (const document of [
+          '/.well-known/oauth-authorization-server',
+          '/.well-known/openid-configuration',
+        ]) {
+          const response = await rawPost(`${gatehouse.url}${document}`, headers, '', 'GET');
+          expect(response.status, response.text).toBe(200);
+          expect(response.text).not.toContain('evil.example');
+          const metadata = JSON.parse(response.text) as Record<string, unknown>;
+          expect(metadata.issuer).toBe(gatehouse.url);
+          for (const key of [
+            'authorization_endpoint',
+            'token_endpoint',
+            'registration_endpoint',
+            'jwks_uri',
+            'revocation_endpoint',
+            'userinfo_endpoint',
+          ]) {
+            expect(String(metadata[key]), key).toMatch(new RegExp(`^${gatehouse.url}/`));
+          }
+          expect(response.headers['cache-control']).toBe('public, max-age=300');
+        }
+      });
+    }
   });
 
   describe('one credential per request (RFC 6750)', () => {
