@@ -1,3 +1,4 @@
+import { clientConfigCommand } from './client-config.js';
 import { devEntraCommand } from './dev-entra.js';
 import { keysCommand } from './keys.js';
 import { migrateCommand } from './migrate.js';
@@ -10,14 +11,22 @@ export interface Command {
   run(argv: string[]): Promise<number | undefined>;
 }
 
-const COMMANDS: readonly Command[] = [serveCommand, migrateCommand, keysCommand, devEntraCommand];
+const COMMANDS: readonly Command[] = [
+  serveCommand,
+  migrateCommand,
+  keysCommand,
+  clientConfigCommand,
+  devEntraCommand,
+];
+/** Commands that read their own arguments; the others take none. */
+const WITH_ARGUMENTS = new Set(['dev-entra', 'keys', 'client-config']);
 
 const USAGE = `Usage: gatehouse [command] [--help]
 
 Gatehouse: an MCP server and gateway behind Microsoft Entra ID sign-in.
 
 Commands:
-${COMMANDS.map((command) => `  ${command.name.padEnd(10)} ${command.summary}`).join('\n')}
+${COMMANDS.map((command) => `  ${command.name.padEnd(14)} ${command.summary}`).join('\n')}
 
 Without a command, gatehouse runs serve. Configuration comes from environment variables
 (docs/configuration.md); every command accepts --help.`;
@@ -48,8 +57,7 @@ export async function runCli(argv: string[]): Promise<number | undefined> {
     return 0;
   }
   const unknown = args.filter((arg) => arg !== '');
-  // dev-entra and keys read their own arguments; the others take none.
-  if (unknown.length > 0 && command.name !== 'dev-entra' && command.name !== 'keys') {
+  if (unknown.length > 0 && !WITH_ARGUMENTS.has(command.name)) {
     console.error(
       `gatehouse ${command.name} takes no arguments (got: ${unknown.join(' ')}); it is configured by environment variables.\n\n${command.help}`,
     );
