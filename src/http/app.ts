@@ -137,8 +137,13 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   // The surface and the policy need each other: the policy asks the surface for an upstream tool's
   // requirements, the surface asks the policy for every decision.
   let surface: GatewaySurface | undefined;
-  const access = new ToolAccess(config.auth.scopeNames, toolPolicies, options.audit, (tool) =>
-    surface?.toolPolicyOf(tool),
+  let builtIns: BuiltInSurface | undefined;
+  const access = new ToolAccess(
+    config.auth.scopeNames,
+    toolPolicies,
+    options.audit,
+    (tool) => surface?.toolPolicyOf(tool),
+    (method, params) => builtIns?.policyOfUse(method, params),
   );
   surface = new GatewaySurface(gateway, access, options.audit, surfaceOptions);
   const noteEvents = new NoteEvents();
@@ -165,7 +170,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     instructions:
       'Gatehouse serves tools behind Microsoft Entra ID sign-in, its own and those of the MCP servers behind it ({server}__{tool}). Call whoami to see who you are signed in as.',
   };
-  const builtIns = new BuiltInSurface(
+  builtIns = new BuiltInSurface(
     BUILT_IN_PROMPTS,
     stores.durable.notes,
     access,

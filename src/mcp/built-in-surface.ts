@@ -131,6 +131,20 @@ export class BuiltInSurface {
     return { completion: await this.#notes.completeId(context.caller.userId, value) };
   }
 
+  /**
+   * What a prompts/get, resources/read or completion/complete would use, and its policy, when it is
+   * one of the built-ins (for the scope check made before dispatch).
+   */
+  policyOfUse(method: string, params: Item | undefined): { name: string; policy: ToolPolicy } | undefined {
+    const ref = (params?.ref ?? {}) as Item;
+    const prompt = method === 'prompts/get' ? params?.name : ref.type === 'ref/prompt' ? ref.name : undefined;
+    if (typeof prompt === 'string' && this.#prompts.has(prompt))
+      return { name: prompt, policy: this.promptPolicy(prompt) };
+    const uri = method === 'resources/read' ? params?.uri : ref.type === 'ref/resource' ? ref.uri : undefined;
+    if (typeof uri === 'string' && isNoteUri(uri)) return { name: uri, policy: this.notesPolicy() };
+    return undefined;
+  }
+
   /** The prompt, once the policy allows the caller to use it (audited); throws as tools/call does. */
   private authorizedPrompt(name: string, context: RequestContext): PromptDefinition {
     const prompt = this.#prompts.get(name);

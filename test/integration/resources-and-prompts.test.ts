@@ -8,7 +8,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { McpError } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type AuthFixture, startAuthFixture } from '../helpers/auth-fixture.js';
+import { type AuthFixture, IDS, mcpPost, startAuthFixture } from '../helpers/auth-fixture.js';
 
 type User = 'alice' | 'bob' | 'carol';
 
@@ -18,7 +18,7 @@ const configFile = path.join(configDir, 'gatehouse.json');
 writeFileSync(
   configFile,
   JSON.stringify({
-    prompts: { add_numbers: { roles: ['admin'] } },
+    prompts: { add_numbers: { roles: ['admin'], scopes: ['chat'] } },
     resources: { notes: { roles: ['admin', 'user'] } },
   }),
 );
@@ -29,7 +29,8 @@ const clients: Client[] = [];
 
 beforeAll(async () => {
   fixture = await startAuthFixture({ GATEHOUSE_CONFIG_FILE: configFile, GATEHOUSE_DEFAULT_ROLE: 'guest' });
-  for (const user of ['alice', 'bob', 'carol'] as const) tokens[user] = await fixture.userToken(user);
+  for (const user of ['alice', 'bob', 'carol'] as const)
+    tokens[user] = await fixture.userToken(user, ['discover', 'tools.execute', 'chat']);
 });
 
 afterAll(async () => {
@@ -286,6 +287,35 @@ describe('policy: the same decision lists and serves prompts and resources', () 
         outcome: 'deny',
         reason: 'role',
       }),
+    );
+  });
+
+  it("asks for a prompt's extra scope with a step-up challenge, as for a tool's", async () => {
+    const token = await fixture.userToken('alice', ['discover', 'tools.execute']);
+    const refused = await mcpPost(
+      fixture.mcpUrl,
+      {
+        jsonrpc: '2.0',
+        id: 1,
+        method: 'prompts/get',
+        params: { name: 'add_numbers', arguments: { numbers: '1' } },
+      },
+      token,
+      { 'mcp-protocol-version': '2025-11-25' },
+    );
+    expect(refused.status).toBe(403);
+    expect(refused.headers.get('www-authenticate')).toContain(
+      `error="insufficient_scope", scope="api://${IDS.api}/tools.execute api://${IDS.api}/chat"`,
+    );
+    expect(refused.headers.get('www-authenticate')).toContain(
+      'error_description="using add_numbers needs the scopes tools.execute chat; the token lacks chat"',
+    );
+    // Listing needs no more than discover: the prompt stays listed, since the client can ask for the scope.
+    const listed = await mcpPost(fixture.mcpUrl, { jsonrpc: '2.0', id: 2, method: 'prompts/list' }, token, {
+      'mcp-protocol-version': '2025-11-25',
+    });
+    expect(listed.body.result.prompts.map((prompt: { name: string }) => prompt.name)).toContain(
+      'add_numbers',
     );
   });
 
