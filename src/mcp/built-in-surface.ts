@@ -79,7 +79,7 @@ export class BuiltInSurface {
   async getPrompt(params: Item, context: RequestContext): Promise<Item> {
     const prompt = this.authorizedPrompt(String(params.name ?? ''), context);
     const args = promptArguments(prompt, params.arguments);
-    return { ...(await prompt.get(args, this.promptContext(context.caller))) };
+    return (await prompt.get(args, this.promptContext(context.caller))) as Item;
   }
 
   async readResource(params: Item, context: RequestContext): Promise<Item> {

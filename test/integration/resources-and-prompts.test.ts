@@ -186,6 +186,28 @@ describe('notes as resources (MCP server features: resources)', () => {
   });
 });
 
+describe('without a session', () => {
+  it('lists and reads notes, and asks for a session to subscribe', async () => {
+    const { client } = await connect('bob');
+    const id = await saveNote(client, 'read without a session');
+    const headers = { 'mcp-protocol-version': '2025-11-25' };
+    const read = await mcpPost(
+      fixture.mcpUrl,
+      { jsonrpc: '2.0', id: 1, method: 'resources/read', params: { uri: `note://${id}` } },
+      tokens.bob,
+      headers,
+    );
+    expect(read.body.result.contents[0].text).toBe('read without a session');
+    const subscribe = await mcpPost(
+      fixture.mcpUrl,
+      { jsonrpc: '2.0', id: 2, method: 'resources/subscribe', params: { uri: `note://${id}` } },
+      tokens.bob,
+      headers,
+    );
+    expect(subscribe.body.error).toMatchObject({ data: { code: 'GH_MCP_SESSION_REQUIRED' } });
+  });
+});
+
 describe('built-in prompts and completions (MCP server features: prompts, completion)', () => {
   it('lists the prompts in a fixed order and embeds the caller’s notes in summarize_notes', async () => {
     const { client } = await connect('alice');

@@ -3,6 +3,8 @@ import { NOTE_MIME_TYPE } from '../resources/notes.js';
 import { completeFrom, definePrompt, invalidArguments } from './prompt.js';
 
 const STYLES = ['bullets', 'paragraph', 'action-items'] as const;
+/** The most notes one prompt embeds (the most recent ones): a prompt is meant for a model's context. */
+const MAX_NOTES = 100;
 const ASK: Record<(typeof STYLES)[number], string> = {
   bullets: 'as a short bulleted list, one bullet per theme',
   paragraph: 'in one short paragraph',
@@ -28,7 +30,8 @@ export const summarizeNotes = definePrompt({
     const style = (args.style ?? 'bullets') as (typeof STYLES)[number];
     if (!STYLES.includes(style))
       throw invalidArguments('summarize_notes', `'style' must be one of ${STYLES.join(', ')}`);
-    const records = await notes.records(caller.userId);
+    const all = await notes.records(caller.userId);
+    const records = all.slice(-MAX_NOTES);
     if (records.length === 0) {
       return {
         description: 'You have no notes to summarize.',
@@ -44,7 +47,10 @@ export const summarizeNotes = definePrompt({
       };
     }
     return {
-      description: `A summary of your ${records.length} note${records.length === 1 ? '' : 's'}.`,
+      description:
+        records.length < all.length
+          ? `A summary of your ${records.length} most recent notes (of ${all.length}).`
+          : `A summary of your ${records.length} note${records.length === 1 ? '' : 's'}.`,
       messages: [
         {
           role: 'user',
