@@ -80,6 +80,10 @@ export interface GatehouseConfig {
   };
   /** Per-tool requirements from the config file's "tools" section (built-in defaults apply otherwise). */
   readonly toolPolicies: Readonly<Record<string, ToolPolicySetting>>;
+  /** Per-prompt requirements from the config file's "prompts" section (same shape as a tool's). */
+  readonly promptPolicies: Readonly<Record<string, ToolPolicySetting>>;
+  /** Per-resource requirements from the config file's "resources" section (same shape as a tool's). */
+  readonly resourcePolicies: Readonly<Record<string, ToolPolicySetting>>;
   /** Where each setting came from, for the start-up summary: variable name → 'env' | 'file' | 'default'. */
   readonly sources: Readonly<Record<string, 'env' | 'file' | 'default'>>;
   readonly configFile: string | undefined;

@@ -28,7 +28,7 @@ export function loadConfig(options: LoadOptions = {}): GatehouseConfig {
   const configFile = env.GATEHOUSE_CONFIG_FILE?.trim() || undefined;
   const file = configFile
     ? readConfigFile(path.resolve(cwd, configFile), problems, env)
-    : { env: {}, tools: {}, clients: [], servers: [], definitions: {} };
+    : { env: {}, tools: {}, prompts: {}, resources: {}, clients: [], servers: [], definitions: {} };
   const fileEnv = file.env;
 
   function read<N extends VariableName>(name: N): VariableValue<N> | undefined {
@@ -258,6 +258,8 @@ export function loadConfig(options: LoadOptions = {}): GatehouseConfig {
       listWaitMs: listWait,
     },
     toolPolicies: file.tools,
+    promptPolicies: file.prompts,
+    resourcePolicies: file.resources,
     clients: file.clients,
     sources,
     configFile,
@@ -268,6 +270,8 @@ export function loadConfig(options: LoadOptions = {}): GatehouseConfig {
 interface ConfigFile {
   env: Record<string, string>;
   tools: Record<string, ToolPolicySetting>;
+  prompts: Record<string, ToolPolicySetting>;
+  resources: Record<string, ToolPolicySetting>;
   clients: Record<string, unknown>[];
   servers: UpstreamServer[];
   definitions: Record<string, Record<string, unknown>>;
@@ -281,7 +285,15 @@ const LOGICAL_SCOPES = {
 } as const;
 
 function readConfigFile(file: string, problems: string[], environment: Environment): ConfigFile {
-  const result: ConfigFile = { env: {}, tools: {}, clients: [], servers: [], definitions: {} };
+  const result: ConfigFile = {
+    env: {},
+    tools: {},
+    prompts: {},
+    resources: {},
+    clients: [],
+    servers: [],
+    definitions: {},
+  };
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -304,16 +316,18 @@ function readConfigFile(file: string, problems: string[], environment: Environme
     );
     return result;
   }
-  const { env, tools, clients, mcpServers, servers, ...unknown } = data as {
+  const { env, tools, prompts, resources, clients, mcpServers, servers, ...unknown } = data as {
     env?: unknown;
     tools?: unknown;
+    prompts?: unknown;
+    resources?: unknown;
     clients?: unknown;
     mcpServers?: unknown;
     servers?: unknown;
   };
   for (const key of Object.keys(unknown)) {
     problems.push(
-      `GATEHOUSE_CONFIG_FILE: "${key}" in ${file} is not a section Gatehouse reads (it reads "env", "tools", "clients", "mcpServers" and "servers").`,
+      `GATEHOUSE_CONFIG_FILE: "${key}" in ${file} is not a section Gatehouse reads (it reads "env", "tools", "prompts", "resources", "clients", "mcpServers" and "servers").`,
     );
   }
   // "mcpServers" as Claude Desktop and Cursor write it; "servers" as VS Code's mcp.json does.
@@ -378,18 +392,24 @@ function readConfigFile(file: string, problems: string[], environment: Environme
       }
     }
   }
-  if (tools !== undefined) {
-    if (!isPlainObject(tools))
+  // Prompts and resources are governed like tools: the same { roles, scopes } per name.
+  for (const [section, value, into] of [
+    ['tools', tools, result.tools],
+    ['prompts', prompts, result.prompts],
+    ['resources', resources, result.resources],
+  ] as const) {
+    if (value === undefined) continue;
+    if (!isPlainObject(value)) {
       problems.push(
-        `GATEHOUSE_CONFIG_FILE: "tools" in ${file} must be an object of tool names to { "roles": [...], "scopes": [...] }.`,
+        `GATEHOUSE_CONFIG_FILE: "${section}" in ${file} must be an object of ${section.slice(0, -1)} names to { "roles": [...], "scopes": [...] }.`,
       );
-    else {
-      for (const [name, setting] of Object.entries(tools)) {
-        const parsed = toolPolicySetting(setting);
-        if (typeof parsed === 'string')
-          problems.push(`GATEHOUSE_CONFIG_FILE: tools.${name} in ${file}: ${parsed}.`);
-        else result.tools[name] = parsed;
-      }
+      continue;
+    }
+    for (const [name, setting] of Object.entries(value)) {
+      const parsed = toolPolicySetting(setting);
+      if (typeof parsed === 'string')
+        problems.push(`GATEHOUSE_CONFIG_FILE: ${section}.${name} in ${file}: ${parsed}.`);
+      else into[name] = parsed;
     }
   }
   return result;

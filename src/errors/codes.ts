@@ -195,6 +195,18 @@ export const ERROR_CATALOGUE = {
     rpc: -32002,
     summary: 'resources/read (or a completion) named a resource URI no server serves.',
   },
+  GH_MCP_PROMPT_NOT_FOUND: {
+    status: 200,
+    rpc: -32602,
+    summary:
+      'prompts/get (or a completion) named a prompt Gatehouse does not serve; prompts/list shows the ones it does.',
+  },
+  GH_MCP_PROMPT_ARGUMENTS_INVALID: {
+    status: 200,
+    rpc: -32602,
+    summary:
+      'prompts/get left out a required argument of a built-in prompt, or gave one it cannot use; the message names it.',
+  },
   GH_API_ROLE_REQUIRED: {
     status: 403,
     summary: 'The HTTP API operation needs a role the caller does not have; the message names it.',

@@ -123,7 +123,7 @@ export class GatewaySurface {
     const prompt = runtime === undefined ? undefined : await this.find(runtime, 'prompts', name);
     if (runtime === undefined || prompt === undefined) {
       throw new GatehouseError(
-        'GH_MCP_INVALID_PARAMS',
+        'GH_MCP_PROMPT_NOT_FOUND',
         `Unknown prompt: '${name}'. Call prompts/list to see the prompts you can use.`,
       );
     }
@@ -180,7 +180,7 @@ export class GatewaySurface {
       const runtime = this.runtimeOfName(name);
       const prompt = runtime === undefined ? undefined : await this.find(runtime, 'prompts', name);
       if (runtime === undefined || prompt === undefined) {
-        throw new GatehouseError('GH_MCP_INVALID_PARAMS', `Unknown prompt: '${name}'.`);
+        throw new GatehouseError('GH_MCP_PROMPT_NOT_FOUND', `Unknown prompt: '${name}'.`);
       }
       this.access.authorize(context.caller, name, runtime.server.policy, context.requestId);
       return this.forward(

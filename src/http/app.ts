@@ -17,8 +17,11 @@ import { gatewayRoutes } from '../gateway/routes.js';
 import { GatewaySurface, type IdentityFor } from '../gateway/surface.js';
 import { REGISTRY_TOOLS } from '../gateway/tools/index.js';
 import type { Caller } from '../identity/caller.js';
+import { BuiltInSurface } from '../mcp/built-in-surface.js';
 import { McpDispatcher } from '../mcp/dispatcher.js';
 import { MCP_PATHS, MCP_SERVER_PATH, mcpEndpoint } from '../mcp/endpoint.js';
+import { BUILT_IN_PROMPTS } from '../mcp/prompts/index.js';
+import { NoteEvents } from '../mcp/resources/note-events.js';
 import { SessionManager } from '../mcp/sessions.js';
 import type { ToolDefinition } from '../mcp/tool.js';
 import { ToolAccess } from '../mcp/tool-access.js';
@@ -45,6 +48,10 @@ export interface AppOptions {
   resolveCaller(request: FastifyRequest): Caller | Promise<Caller>;
   /** Per-tool requirements overriding the built-in defaults. */
   toolPolicies?: Readonly<Record<string, ToolPolicy>>;
+  /** Per-prompt requirements overriding the built-in prompts' defaults. */
+  promptPolicies?: Readonly<Record<string, ToolPolicy>>;
+  /** Per-resource requirements (by resource family, e.g. "notes") overriding the defaults. */
+  resourcePolicies?: Readonly<Record<string, ToolPolicy>>;
   /** Tools served besides the built-in ones. */
   extraTools?: readonly ToolDefinition[];
   /** Seals the secret values (headers, env) of upstream servers registered at runtime. */
@@ -151,10 +158,16 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   // The surface and the policy need each other: the policy asks the surface for an upstream tool's
   // requirements, the surface asks the policy for every decision.
   let surface: GatewaySurface | undefined;
-  const access = new ToolAccess(config.auth.scopeNames, toolPolicies, options.audit, (tool) =>
-    surface?.toolPolicyOf(tool),
+  let builtIns: BuiltInSurface | undefined;
+  const access = new ToolAccess(
+    config.auth.scopeNames,
+    toolPolicies,
+    options.audit,
+    (tool) => surface?.toolPolicyOf(tool),
+    (method, params) => builtIns?.policyOfUse(method, params),
   );
   surface = new GatewaySurface(gateway, access, options.audit, surfaceOptions);
+  const noteEvents = new NoteEvents();
   const services = {
     config,
     durable: stores.durable,
@@ -163,6 +176,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     startedAt,
     gateway,
     gatewaySurface: surface,
+    notesChanged: (userId: string, noteId: string, change: 'created' | 'deleted') =>
+      noteEvents.changed(userId, noteId, change),
   };
   const registry = new ToolRegistry(tools, (error, tool) =>
     logger.error({ err: error, tool }, 'tool failed'),
@@ -176,7 +191,22 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     instructions:
       'Gatehouse serves tools behind Microsoft Entra ID sign-in, its own and those of the MCP servers behind it ({server}__{tool}). Call whoami to see who you are signed in as.',
   };
-  const dispatcher = new McpDispatcher(registry, access, services, identity, logMethodFailure, surface);
+  builtIns = new BuiltInSurface(
+    BUILT_IN_PROMPTS,
+    stores.durable.notes,
+    access,
+    { prompts: options.promptPolicies ?? {}, resources: options.resourcePolicies ?? {} },
+    noteEvents,
+  );
+  const dispatcher = new McpDispatcher(
+    registry,
+    access,
+    services,
+    identity,
+    logMethodFailure,
+    surface,
+    builtIns,
+  );
 
   // /mcp/{server}: one upstream under its own names, without Gatehouse's own tools.
   const noTools = new ToolRegistry([], () => {});
@@ -285,7 +315,16 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   };
   await app.register(mcpEndpoint, {
     ...endpoint,
-    ...sessionHooks,
+    // The note resources are served at /mcp only: their notifications go to its streams.
+    provideSessionNotifier: (notify) => {
+      sessionHooks.provideSessionNotifier(notify);
+      noteEvents.addSessionNotifier(notify);
+    },
+    provideUserNotifier: (notify) => noteEvents.addUserNotifier(notify),
+    onSessionEnded: (sessionId) => {
+      sessionHooks.onSessionEnded(sessionId);
+      noteEvents.sessionEnded(sessionId);
+    },
     subscribeListChanged: (notify) =>
       gateway.onListChanged((kind) => notify(kind === 'resourceTemplates' ? 'resources' : kind)),
   });

@@ -115,6 +115,8 @@ export async function startGatehouse(
       jwks: () => keyring.jwks(),
       ...(authServer ? { authServer } : {}),
       toolPolicies: { ...config.toolPolicies, ...options.toolPolicies },
+      promptPolicies: config.promptPolicies,
+      resourcePolicies: config.resourcePolicies,
       ...(options.extraTools ? { extraTools: options.extraTools } : {}),
     });
     let inFlight = 0;

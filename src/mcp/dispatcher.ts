@@ -2,6 +2,8 @@ import { GatehouseError, isGatehouseError } from '../errors/index.js';
 import type { GatewaySurface } from '../gateway/surface.js';
 import { type Relay, UpstreamRpcError } from '../gateway/upstream/connection.js';
 import type { Caller } from '../identity/caller.js';
+import type { BuiltInSurface } from './built-in-surface.js';
+import { contentHandlers } from './content-handlers.js';
 import {
   failure,
   type JsonRpcNotification,
@@ -45,6 +47,8 @@ type Handler = (params: Record<string, unknown>, context: RequestContext) => Pro
  */
 export class McpDispatcher {
   readonly #handlers: ReadonlyMap<string, Handler>;
+  /** Whether prompts and resources are served (Gatehouse's own or the upstreams'). */
+  readonly #content: boolean;
 
   constructor(
     private readonly registry: ToolRegistry,
@@ -54,6 +58,8 @@ export class McpDispatcher {
     private readonly logInternal: (error: unknown, method: string) => void,
     /** The upstream servers' tools, prompts and resources, when the gateway serves any. */
     private readonly gateway?: GatewaySurface,
+    /** Gatehouse's own prompts and resources (the caller's notes), served before the upstreams'. */
+    builtIns?: BuiltInSurface,
   ) {
     const handlers: [string, Handler][] = [
       ['initialize', (params) => this.initialize(params)],
@@ -61,31 +67,9 @@ export class McpDispatcher {
       ['tools/list', (_params, context) => this.listTools(context)],
       ['tools/call', (params, context) => this.callTool(params, context)],
     ];
-    if (gateway !== undefined) {
-      handlers.push(
-        [
-          'prompts/list',
-          async (_params, context) => ({ prompts: await gateway.listPrompts(context.caller) }),
-        ],
-        ['prompts/get', (params, context) => gateway.getPrompt(params, context)],
-        [
-          'resources/list',
-          async (_params, context) => ({
-            resources: await gateway.listResources(context.caller, 'resources'),
-          }),
-        ],
-        [
-          'resources/templates/list',
-          async (_params, context) => ({
-            resourceTemplates: await gateway.listResources(context.caller, 'resourceTemplates'),
-          }),
-        ],
-        ['resources/read', (params, context) => gateway.readResource(params, context)],
-        ['resources/subscribe', (params, context) => gateway.subscription('subscribe', params, context)],
-        ['resources/unsubscribe', (params, context) => gateway.subscription('unsubscribe', params, context)],
-        ['completion/complete', (params, context) => gateway.complete(params, context)],
-      );
-    }
+    // Prompts and resources: Gatehouse's own, then the upstreams'.
+    this.#content = builtIns !== undefined || gateway !== undefined;
+    if (this.#content) handlers.push(...contentHandlers(builtIns, gateway));
     this.#handlers = new Map(handlers);
   }
 
@@ -155,17 +139,21 @@ export class McpDispatcher {
   private initialize(params: Record<string, unknown>) {
     return {
       protocolVersion: negotiateProtocolVersion(params.protocolVersion),
-      capabilities: this.gateway?.active
-        ? {
-            tools: { listChanged: true },
-            prompts: { listChanged: true },
-            resources: { listChanged: true, subscribe: true },
-            completions: {},
-            logging: {},
-          }
-        : { tools: { listChanged: false } },
+      capabilities: this.capabilities(),
       serverInfo: { name: this.server.name, title: this.server.title, version: this.server.version },
       instructions: this.server.instructions,
+    };
+  }
+
+  private capabilities(): Record<string, unknown> {
+    const upstreams = this.gateway?.active === true;
+    if (!upstreams && !this.#content) return { tools: { listChanged: false } };
+    return {
+      tools: { listChanged: upstreams },
+      prompts: { listChanged: true },
+      resources: { listChanged: true, subscribe: true },
+      completions: {},
+      ...(upstreams ? { logging: {} } : {}),
     };
   }
 

@@ -29,6 +29,8 @@ export interface McpEndpointOptions {
   subscribeListChanged?(notify: (kind: 'tools' | 'prompts' | 'resources') => void): void;
   /** Registers the function that sends a notification to one session's listening streams. */
   provideSessionNotifier?(notify: (sessionId: string, message: unknown) => boolean): void;
+  /** Registers the function that sends a notification to the listening streams of one user's sessions. */
+  provideUserNotifier?(notify: (userId: string, message: unknown) => void): void;
   /** Told when a client ends its session (DELETE). */
   onSessionEnded?(sessionId: string): void;
   sessions: SessionManager;
@@ -59,6 +61,8 @@ const MCP_RESPONSE_HEADERS = { 'x-content-type-options': 'nosniff', 'cache-contr
 export async function mcpEndpoint(app: FastifyInstance, options: McpEndpointOptions): Promise<void> {
   const { sessions, transport } = options;
   const listeners = new Map<string, Set<SseStream>>();
+  /** The same listening streams by the user whose session opened them. */
+  const userListeners = new Map<string, Set<SseStream>>();
   const inFlight = new Map<string, { abort(reason: unknown): void }>();
   /** Requests sent to clients on their response streams, by the id Gatehouse gave them. */
   const toClients = new Map<
@@ -101,6 +105,9 @@ export async function mcpEndpoint(app: FastifyInstance, options: McpEndpointOpti
     if (streams === undefined) return false;
     for (const stream of streams) stream.send(message);
     return true;
+  });
+  options.provideUserNotifier?.((userId, message) => {
+    for (const stream of userListeners.get(userId) ?? []) stream.send(message);
   });
   options.subscribeListChanged?.((kind) => {
     const notification = { jsonrpc: '2.0', method: `notifications/${kind}/list_changed` };
@@ -388,11 +395,16 @@ export async function mcpEndpoint(app: FastifyInstance, options: McpEndpointOpti
     const streams = listeners.get(session.id) ?? new Set<SseStream>();
     listeners.set(session.id, streams);
     streams.add(stream);
+    const own = userListeners.get(caller.userId) ?? new Set<SseStream>();
+    userListeners.set(caller.userId, own);
+    own.add(stream);
     const keepalive = setInterval(() => stream.comment('keepalive'), KEEPALIVE_MS).unref();
     request.raw.once('close', () => {
       clearInterval(keepalive);
       streams.delete(stream);
       if (streams.size === 0) listeners.delete(session.id);
+      own.delete(stream);
+      if (own.size === 0) userListeners.delete(caller.userId);
       stream.end();
     });
     reply.headers(SSE_HEADERS).send(stream.body);

@@ -23,6 +23,15 @@ export class ToolAccess {
     private readonly audit: AuditSink,
     /** The policy of a tool Gatehouse does not define itself (an upstream's, through the gateway). */
     private readonly fallbackPolicy: (tool: string) => ToolPolicy | undefined = () => undefined,
+    /**
+     * What a prompts/get, resources/read or completion/complete uses (its name for errors and
+     * audit) and that thing's policy, when it is one of Gatehouse's own: its extra scopes are
+     * then asked for before dispatch, with a step-up challenge, as a tool's are.
+     */
+    private readonly usePolicy: (
+      method: string,
+      params: Record<string, unknown> | undefined,
+    ) => { name: string; policy: ToolPolicy } | undefined = () => undefined,
   ) {}
 
   /** Before dispatch: the scopes a tools/list or tools/call needs. Throws insufficient_scope. */
@@ -44,15 +53,25 @@ export class ToolAccess {
       decision = decideListTools(this.subject(caller), this.scopeNames);
     } else if (USE_METHODS.has(method)) {
       // Getting a prompt, reading a resource or completing an argument is using the server, like a call.
-      decision = decideTool(this.subject(caller), NO_EXTRA_POLICY, 'call', this.scopeNames);
+      const used = this.usePolicy(method, params);
+      if (used !== undefined) tool = used.name;
+      decision = decideTool(this.subject(caller), used?.policy ?? NO_EXTRA_POLICY, 'call', this.scopeNames);
     } else {
       return;
     }
     if (decision.allow || decision.reason !== 'scope') return;
+    const what =
+      method === 'tools/list'
+        ? 'listing tools'
+        : method === 'tools/call'
+          ? `calling ${tool}`
+          : tool === '*'
+            ? method
+            : `using ${tool}`;
     this.record(caller, tool, method === 'tools/list' ? 'list' : 'call', decision, requestId);
     throw new GatehouseError(
       'GH_AUTH_INSUFFICIENT_SCOPE',
-      `${method === 'tools/list' ? 'listing tools' : `calling ${tool}`} needs the scope${decision.requiredScopes.length > 1 ? 's' : ''} ` +
+      `${what} needs the scope${decision.requiredScopes.length > 1 ? 's' : ''} ` +
         `${decision.requiredScopes.join(' ')}; the token lacks ${decision.missingScopes.join(' ')}`,
       { detail: { requiredScopes: decision.requiredScopes } },
     );

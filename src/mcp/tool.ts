@@ -17,6 +17,8 @@ export interface ToolServices {
   readonly gateway: Gateway;
   /** The upstreams as /mcp serves them, for proxy_request. */
   readonly gatewaySurface: GatewaySurface;
+  /** Told when a user's notes change, so that their clients hear of it (the note resources). */
+  readonly notesChanged?: (userId: string, noteId: string, change: 'created' | 'deleted') => void;
 }
 
 export interface ToolCallContext {

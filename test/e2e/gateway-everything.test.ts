@@ -168,7 +168,12 @@ describe.each(['sqlite', 'postgres'] as const)(
         const names = (await client.listTools()).tools.map((tool) => tool.name);
         expect(names.some((name) => name.includes('__'))).toBe(false);
         expect(names).toContain('whoami');
-        expect((await client.listPrompts()).prompts).toEqual([]);
+        // Only Gatehouse's own prompts, which come first; carol has no notes, so no resources at all.
+        expect((await client.listPrompts()).prompts.map((prompt) => prompt.name)).toEqual([
+          'summarize_notes',
+          'review_note',
+          'add_numbers',
+        ]);
         expect((await client.listResources()).resources).toEqual([]);
         await expect(
           client.callTool({ name: 'everything__echo', arguments: { message: 'x' } }),

@@ -244,6 +244,28 @@ describe('configuration', () => {
     expect(message).toContain('"upstreams"');
   });
 
+  it('reads per-prompt and per-resource requirements from "prompts" and "resources", and explains mistakes', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'gh-config-'));
+    const file = path.join(dir, 'content.json');
+    writeFileSync(
+      file,
+      JSON.stringify({
+        prompts: { add_numbers: { roles: ['admin'], scopes: ['chat'] } },
+        resources: { notes: { roles: ['user'] } },
+      }),
+    );
+    const config = loadConfig({ env: { GATEHOUSE_CONFIG_FILE: file } });
+    expect(config.promptPolicies).toEqual({ add_numbers: { roles: ['admin'], scopes: ['chat'] } });
+    expect(config.resourcePolicies).toEqual({ notes: { roles: ['user'], scopes: [] } });
+    expect(config.toolPolicies).toEqual({});
+    writeFileSync(file, JSON.stringify({ prompts: { add_numbers: { roles: 'admin' } }, resources: [] }));
+    const message = problemsOf({ GATEHOUSE_CONFIG_FILE: file });
+    expect(message).toContain('prompts.add_numbers');
+    expect(message).toContain('"roles" must be an array of role names');
+    expect(message).toContain('"resources" in');
+    expect(message).toContain('must be an object of resource names');
+  });
+
   it('reads the env object of GATEHOUSE_CONFIG_FILE, with the environment winning', () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'gh-config-'));
     const file = path.join(dir, 'gatehouse.json');

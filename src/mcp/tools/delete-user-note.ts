@@ -19,6 +19,7 @@ export const deleteUserNote = defineTool({
         `No note with id ${id} belongs to you. Call get_user_notes to see your notes.`,
       );
     }
+    services.notesChanged?.(caller.userId, id, 'deleted');
     return { structured: { deleted: true as const, id }, text: `Deleted note ${id}.` };
   },
 });

@@ -16,6 +16,7 @@ export const saveUserNote = defineTool({
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
   async run({ note }, { caller, services }) {
     const saved = await services.durable.notes.create(caller.userId, note);
+    services.notesChanged?.(caller.userId, saved.id, 'created');
     return { structured: { id: saved.id }, text: `Saved note ${saved.id}.` };
   },
 });
