@@ -19,6 +19,7 @@ import { REGISTRY_TOOLS } from '../gateway/tools/index.js';
 import type { Caller } from '../identity/caller.js';
 import { McpDispatcher } from '../mcp/dispatcher.js';
 import { MCP_PATHS, MCP_SERVER_PATH, mcpEndpoint } from '../mcp/endpoint.js';
+import { legacySseTransport } from '../mcp/legacy-sse.js';
 import { SessionManager } from '../mcp/sessions.js';
 import type { ToolDefinition } from '../mcp/tool.js';
 import { ToolAccess } from '../mcp/tool-access.js';
@@ -40,8 +41,11 @@ export interface AppOptions {
   version: string;
   audit: AuditSink;
   startedAt?: number;
-  /** Who is calling: the authenticator, or the development user. Throws to refuse. */
-  resolveCaller(request: FastifyRequest): Caller | Promise<Caller>;
+  /**
+   * Who is calling: the authenticator, or the development user. Throws to refuse. `resourcePath`
+   * names the protected resource when the route is not under /mcp (the legacy /sse).
+   */
+  resolveCaller(request: FastifyRequest, resourcePath?: string): Caller | Promise<Caller>;
   /** Per-tool requirements overriding the built-in defaults. */
   toolPolicies?: Readonly<Record<string, ToolPolicy>>;
   /** Tools served besides the built-in ones. */
@@ -238,6 +242,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       ...options.authServer,
       acceptsResource: (resource) => {
         const prefix = `${config.server.baseUrl}/mcp/`;
+        if (resource === `${config.server.baseUrl}/sse`) return true;
         return resource.startsWith(prefix) && gateway.runtime(resource.slice(prefix.length)) !== undefined;
       },
     });
@@ -264,6 +269,24 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   };
   await app.register(mcpEndpoint, {
     ...endpoint,
+    ...sessionHooks,
+    subscribeListChanged: (notify) =>
+      gateway.onListChanged((kind) => notify(kind === 'resourceTemplates' ? 'resources' : kind)),
+  });
+  // The 2024-11-05 HTTP+SSE transport for old clients: the same dispatcher, policy and sign-in.
+  const sseChallenge = authErrorDecorator(challengeContext(config, '/sse'));
+  await app.register(legacySseTransport, {
+    dispatcher,
+    access,
+    transport: endpoint.transport,
+    store: stores.ephemeral,
+    noteTtlMs: config.mcp.sessionTtlMs,
+    bodyLimit: config.server.bodyLimit,
+    maxStreamsPerUser: config.mcp.sseMaxStreamsPerUser,
+    resolveCaller: (request, resourcePath) =>
+      options.resolveCaller(request, resourcePath === '/mcp' ? undefined : resourcePath),
+    decorateAuthError: (reply, error, resourcePath) =>
+      (resourcePath === '/sse' ? sseChallenge : decorateAuthError)(reply, error),
     ...sessionHooks,
     subscribeListChanged: (notify) =>
       gateway.onListChanged((kind) => notify(kind === 'resourceTemplates' ? 'resources' : kind)),
