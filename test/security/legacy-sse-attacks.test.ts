@@ -1,4 +1,5 @@
 import { mkdtempSync, rmSync } from 'node:fs';
+import { get as httpGet } from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -130,7 +131,7 @@ describe('legacy HTTP+SSE transport: attacks', () => {
     expect(none.json?.error.data.code).toBe('GH_MCP_SSE_SESSION_REQUIRED');
   });
 
-  it('refuses a foreign Origin with 403 on both routes (DNS rebinding)', async () => {
+  it('refuses a foreign Origin (and a foreign Host on the loopback bind) with 403 (DNS rebinding)', async () => {
     const evil = { origin: 'https://evil.example' };
     const get = await stream(alice, `${base}/sse`, evil);
     expect(get.response.status).toBe(403);
@@ -141,6 +142,24 @@ describe('legacy HTTP+SSE transport: attacks', () => {
     const post = await postMessage(endpoint, ping(1), { ...bearer(alice), ...evil });
     expect(post.status).toBe(403);
     expect(post.json?.error.data.code).toBe('GH_MCP_ORIGIN_FORBIDDEN');
+
+    // A rebound name reaches the loopback bind with its own Host and no Origin (fetch cannot set Host).
+    const rebound = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const request = httpGet(
+        `${base}/sse`,
+        { headers: { host: 'evil.example', accept: 'text/event-stream', ...bearer(alice) } },
+        (response) => {
+          let body = '';
+          response.setEncoding('utf8').on('data', (chunk: string) => {
+            body += chunk;
+          });
+          response.on('end', () => resolve({ status: response.statusCode ?? 0, body }));
+        },
+      );
+      request.on('error', reject);
+    });
+    expect(rebound.status).toBe(403);
+    expect(JSON.parse(rebound.body).error.data.code).toBe('GH_MCP_ORIGIN_FORBIDDEN');
   });
 
   it('refuses a tool the policy refuses exactly as /mcp does, and audits the decision', async () => {
