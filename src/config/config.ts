@@ -43,6 +43,8 @@ export interface GatehouseConfig {
     readonly sessionMode: 'stateful' | 'stateless';
     readonly sessionTtlMs: number;
     readonly responseMode: 'json' | 'sse';
+    /** Open legacy HTTP+SSE streams one user may hold per instance. */
+    readonly sseMaxStreamsPerUser: number;
     /** Extra allowed browser origins (patterns may use `*` as the port). */
     readonly allowedOrigins: readonly string[];
   };

@@ -114,6 +114,7 @@ export function loadConfig(options: LoadOptions = {}): GatehouseConfig {
   const sessionMode = read('MCP_SESSION_MODE') ?? 'stateful';
   const sessionTtl = read('MCP_SESSION_TTL') ?? 3600;
   const responseMode = read('MCP_RESPONSE_MODE') ?? 'json';
+  const sseMaxStreamsPerUser = read('MCP_SSE_MAX_STREAMS_PER_USER') ?? 10;
   const bodyLimit = read('HTTP_BODY_LIMIT') ?? 1024 * 1024;
   const shutdownTimeout = read('HTTP_SHUTDOWN_TIMEOUT') ?? 10;
   const logLevel = read('LOG_LEVEL') ?? 'info';
@@ -227,7 +228,9 @@ export function loadConfig(options: LoadOptions = {}): GatehouseConfig {
       },
       serverToken,
       serverTokenRoles,
-      serverTokenScopes: serverTokenScopes.map((scope) => LOGICAL_SCOPES[scope as keyof typeof LOGICAL_SCOPES]),
+      serverTokenScopes: serverTokenScopes.map(
+        (scope) => LOGICAL_SCOPES[scope as keyof typeof LOGICAL_SCOPES],
+      ),
       ssoAutoAssign,
       defaultMembership: { org: defaultOrg, team: defaultTeam, role: defaultRole },
       groupRoles,
@@ -239,7 +242,7 @@ export function loadConfig(options: LoadOptions = {}): GatehouseConfig {
       registrationsPerHour,
       refreshTokenTtlSeconds: refreshTokenTtl,
     },
-    mcp: { sessionMode, sessionTtlMs: sessionTtl * 1000, responseMode, allowedOrigins },
+    mcp: { sessionMode, sessionTtlMs: sessionTtl * 1000, responseMode, sseMaxStreamsPerUser, allowedOrigins },
     storage: {
       databaseUrl,
       databaseSchema,

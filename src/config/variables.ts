@@ -439,6 +439,13 @@ export const VARIABLES = {
     defaultText: '3600',
     parse: integerValue(60, 7 * 24 * 3600, ' seconds'),
   },
+  MCP_SSE_MAX_STREAMS_PER_USER: {
+    name: 'MCP_SSE_MAX_STREAMS_PER_USER',
+    description:
+      'Open streams one user may hold on the legacy HTTP+SSE transport (GET /sse), per instance; one more gets 429 GH_MCP_SSE_STREAM_LIMIT. Each stream holds a connection and a session in memory until it closes.',
+    defaultText: '10',
+    parse: integerValue(1, 1000),
+  },
   MCP_RESPONSE_MODE: {
     name: 'MCP_RESPONSE_MODE',
     description:

@@ -98,6 +98,30 @@ export const ERROR_CATALOGUE = {
     rpc: -32600,
     summary: 'The HTTP method is not served on the MCP endpoint for this request.',
   },
+  GH_MCP_SSE_SESSION_REQUIRED: {
+    status: 400,
+    rpc: -32600,
+    summary:
+      'POST /messages (legacy HTTP+SSE transport) needs the ?sessionId= of the endpoint its SSE stream announced.',
+  },
+  GH_MCP_SSE_SESSION_NOT_FOUND: {
+    status: 404,
+    rpc: -32001,
+    summary:
+      "The sessionId names no open SSE stream of the caller (it closed, never existed, or is another user's); open GET /sse again.",
+  },
+  GH_MCP_SSE_WRONG_INSTANCE: {
+    status: 421,
+    rpc: -32001,
+    summary:
+      "The caller's SSE stream is held by another Gatehouse instance: the load balancer must route /messages to the instance holding /sse (session affinity).",
+  },
+  GH_MCP_SSE_STREAM_LIMIT: {
+    status: 429,
+    rpc: -32600,
+    summary:
+      'The user already holds MCP_SSE_MAX_STREAMS_PER_USER open legacy SSE streams on this instance; close one or use Streamable HTTP.',
+  },
   GH_AUTH_MISSING_TOKEN: {
     status: 401,
     rpc: -32001,

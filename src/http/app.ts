@@ -20,6 +20,7 @@ import type { Caller } from '../identity/caller.js';
 import { BuiltInSurface } from '../mcp/built-in-surface.js';
 import { McpDispatcher } from '../mcp/dispatcher.js';
 import { MCP_PATHS, MCP_SERVER_PATH, mcpEndpoint } from '../mcp/endpoint.js';
+import { legacySseTransport } from '../mcp/legacy-sse.js';
 import { BUILT_IN_PROMPTS } from '../mcp/prompts/index.js';
 import { NoteEvents } from '../mcp/resources/note-events.js';
 import { SessionManager } from '../mcp/sessions.js';
@@ -44,8 +45,11 @@ export interface AppOptions {
   version: string;
   audit: AuditSink;
   startedAt?: number;
-  /** Who is calling: the authenticator, or the development user. Throws to refuse. */
-  resolveCaller(request: FastifyRequest): Caller | Promise<Caller>;
+  /**
+   * Who is calling: the authenticator, or the development user. Throws to refuse. `resourcePath`
+   * names the protected resource when the route is not under /mcp (the legacy /sse).
+   */
+  resolveCaller(request: FastifyRequest, resourcePath?: string): Caller | Promise<Caller>;
   /** Per-tool requirements overriding the built-in defaults. */
   toolPolicies?: Readonly<Record<string, ToolPolicy>>;
   /** Per-prompt requirements overriding the built-in prompts' defaults. */
@@ -289,6 +293,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       ...options.authServer,
       acceptsResource: (resource) => {
         const prefix = `${config.server.baseUrl}/mcp/`;
+        if (resource === `${config.server.baseUrl}/sse`) return true;
         return resource.startsWith(prefix) && gateway.runtime(resource.slice(prefix.length)) !== undefined;
       },
     });
@@ -325,6 +330,24 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       sessionHooks.onSessionEnded(sessionId);
       noteEvents.sessionEnded(sessionId);
     },
+    subscribeListChanged: (notify) =>
+      gateway.onListChanged((kind) => notify(kind === 'resourceTemplates' ? 'resources' : kind)),
+  });
+  // The 2024-11-05 HTTP+SSE transport for old clients: the same dispatcher, policy and sign-in.
+  const sseChallenge = authErrorDecorator(challengeContext(config, '/sse'));
+  await app.register(legacySseTransport, {
+    dispatcher,
+    access,
+    transport: endpoint.transport,
+    store: stores.ephemeral,
+    noteTtlMs: config.mcp.sessionTtlMs,
+    bodyLimit: config.server.bodyLimit,
+    maxStreamsPerUser: config.mcp.sseMaxStreamsPerUser,
+    resolveCaller: (request, resourcePath) =>
+      options.resolveCaller(request, resourcePath === '/mcp' ? undefined : resourcePath),
+    decorateAuthError: (reply, error, resourcePath) =>
+      (resourcePath === '/sse' ? sseChallenge : decorateAuthError)(reply, error),
+    ...sessionHooks,
     subscribeListChanged: (notify) =>
       gateway.onListChanged((kind) => notify(kind === 'resourceTemplates' ? 'resources' : kind)),
   });

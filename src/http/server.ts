@@ -167,7 +167,7 @@ export async function callerResolver(
   keyring: Keyring,
   fetchImpl?: typeof fetch,
 ): Promise<{
-  resolveCaller: (request: FastifyRequest) => Caller | Promise<Caller>;
+  resolveCaller: (request: FastifyRequest, resourcePath?: string) => Caller | Promise<Caller>;
   grantRevoked: (grantId: string) => void;
 }> {
   if (!config.auth.enabled) {
@@ -182,12 +182,16 @@ export async function callerResolver(
     ...(fetchImpl ? { fetch: fetchImpl } : {}),
   });
   return {
-    resolveCaller: (request) => {
+    resolveCaller: (request, resourcePath) => {
       const params = request.params as { token?: string; server?: string } | undefined;
       if (params?.token !== undefined) return authenticate(request, undefined);
-      // /mcp/{server} is a protected resource of its own (RFC 9728): tokens bound to it are accepted there.
+      // /mcp/{server} and /sse are protected resources of their own (RFC 9728): tokens bound to them are accepted there.
       const resource =
-        params?.server === undefined ? undefined : `${config.server.baseUrl}/mcp/${params.server}`;
+        params?.server !== undefined
+          ? `${config.server.baseUrl}/mcp/${params.server}`
+          : resourcePath === undefined
+            ? undefined
+            : `${config.server.baseUrl}${resourcePath}`;
       return authenticator.cached(request.headers.authorization, resource) ?? authenticate(request, resource);
     },
     grantRevoked: (grantId) => authenticator.grantRevoked(grantId),

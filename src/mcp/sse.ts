@@ -21,6 +21,11 @@ export class SseStream {
     if (this.#open) this.body.write(`event: message\ndata: ${JSON.stringify(message)}\n\n`);
   }
 
+  /** A named event with text data (the legacy transport's `endpoint` event). */
+  event(name: string, data: string): void {
+    if (this.#open) this.body.write(`event: ${name}\ndata: ${data}\n\n`);
+  }
+
   /** A comment line: keeps proxies from closing an idle stream. */
   comment(text: string): void {
     if (this.#open) this.body.write(`: ${text}\n\n`);

@@ -96,6 +96,11 @@ export async function resourceServerRoutes(
           .send(describe(`/mcp/${server}`, `${title} (through Gatehouse)`));
       });
     }
+    // The legacy HTTP+SSE transport at /sse: clients check that the URL lies under the resource.
+    const legacySse = describe('/sse', 'Gatehouse (legacy HTTP+SSE transport)');
+    app.get(`${RESOURCE_METADATA_PATH}/sse`, async (_request, reply) =>
+      reply.header('cache-control', 'public, max-age=3600').send(legacySse),
+    );
     for (const url of [
       `${RESOURCE_METADATA_PATH}/mcp`,
       RESOURCE_METADATA_PATH,
