@@ -1,5 +1,6 @@
 import { clientConfigCommand } from './client-config.js';
 import { devEntraCommand } from './dev-entra.js';
+import { doctorCommand } from './doctor.js';
 import { keysCommand } from './keys.js';
 import { migrateCommand } from './migrate.js';
 import { serveCommand } from './serve.js';
@@ -16,6 +17,7 @@ const COMMANDS: readonly Command[] = [
   migrateCommand,
   keysCommand,
   clientConfigCommand,
+  doctorCommand,
   devEntraCommand,
 ];
 /** Commands that read their own arguments; the others take none. */
