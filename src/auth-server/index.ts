@@ -115,6 +115,7 @@ export async function registerAuthServer(app: FastifyInstance, options: AuthServ
     keyring: options.keyring,
     ephemeral: options.ephemeral,
     defaultScope: `${names.discover} ${names.toolsExecute}`,
+    knownScopes: ['openid', 'offline_access', 'profile', ...resourceScopes],
     ...(options.registrationLimit ? { registrationLimit: options.registrationLimit } : {}),
   });
   await app.register(interactionRoutes, {

@@ -1,5 +1,6 @@
 import Provider, { errors } from 'oidc-provider';
 import type { Keyring } from '../tokens/keyring.js';
+import { applicationTypeFor, applicationTypeProblem } from './application-type.js';
 import { errorPage as pageForError } from './interactions/pages.js';
 import { KeyringSigningKey } from './keyring-signing-key.js';
 import { compileRedirectPattern, type RedirectPattern, redirectUrisProblem } from './redirect-policy.js';
@@ -84,15 +85,25 @@ export async function createProvider(
       response_types: ['code'],
       token_endpoint_auth_method: 'none',
       id_token_signed_response_alg: 'RS256',
-    },
-    // The redirect-URI policy (redirect-policy.ts) for every client oidc-provider builds: registered
-    // (RFC 7591 §3.2.2 invalid_redirect_uri), fetched as a client ID metadata document, or stored.
+      // Stands for "not named by the client" until the validator below replaces it with the type
+      // the redirect URIs fit: OpenID Connect's own default, web, cannot be told apart from a
+      // client that said web.
+      application_type: APPLICATION_TYPE_UNNAMED,
+    } as never,
+    // The redirect-URI policy (redirect-policy.ts, application-type.ts) for every client
+    // oidc-provider builds: registered (RFC 7591 §3.2.2 invalid_redirect_uri), fetched as a client
+    // ID metadata document, or stored. It runs before oidc-provider's own checks of the metadata.
     extraClientMetadata: {
       properties: ['redirect_uris'],
-      validator: (_ctx, key, value) => {
+      validator: (_ctx, key, value, metadata) => {
         if (key !== 'redirect_uris') return;
         const problem = redirectUrisProblem(value, allowList);
         if (problem !== undefined) throw invalidRedirectUri(problem);
+        const client = metadata as { application_type?: string };
+        if (client.application_type === APPLICATION_TYPE_UNNAMED)
+          client.application_type = applicationTypeFor(value);
+        const mismatch = applicationTypeProblem(client.application_type, value);
+        if (mismatch !== undefined) throw invalidRedirectUri(mismatch);
       },
     },
     features: {
@@ -163,6 +174,8 @@ export async function createProvider(
   provider.proxy = true;
   return provider;
 }
+
+const APPLICATION_TYPE_UNNAMED = 'unnamed';
 
 function invalidRedirectUri(description: string): Error {
   const error = new errors.InvalidRedirectUri();
