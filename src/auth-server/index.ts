@@ -129,5 +129,6 @@ export async function registerAuthServer(app: FastifyInstance, options: AuthServ
     resourceScopes,
     resource,
     ...(options.acceptsResource ? { acceptsResource: options.acceptsResource } : {}),
+    entraSignInEnded: (accountId) => keeper.signInEnded(accountId),
   });
 }
