@@ -156,14 +156,14 @@ export async function createProvider(
       if (account === undefined) return undefined;
       return { accountId, claims: async () => ({ sub: accountId, ...account.claims }) };
     },
-    extraTokenClaims: async (_ctx, token) => {
+    extraTokenClaims: async (ctx, token) => {
       const { accountId, grantId } = token as { accountId?: string; grantId?: string };
       if (token.kind !== 'AccessToken' || !accountId) return undefined;
+      // May refuse the token (and end the grant) when the Entra sign-in behind it has ended.
+      const claims = await hooks.accessTokenClaims(accountId, grantId);
+      await keepGrantWhileUsed(ctx);
       // The grant lets the resource server refuse tokens of a revoked grant before they expire.
-      return {
-        ...(await hooks.accessTokenClaims(accountId, grantId)),
-        ...(grantId ? { gh_grant: grantId } : {}),
-      };
+      return { ...claims, ...(grantId ? { gh_grant: grantId } : {}) };
     },
     interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
     renderError: async (ctx, out) => {
@@ -176,6 +176,31 @@ export async function createProvider(
 }
 
 const APPLICATION_TYPE_UNNAMED = 'unnamed';
+
+/**
+ * A refresh saves the grant again, so it lives GATEHOUSE_REFRESH_TOKEN_TTL from its last use, like
+ * the rotated refresh token, instead of from the sign-in: a client in use (claude.ai refreshing
+ * every few days or weeks) is not sent back to the browser once a month. How long a sign-in may
+ * last in all is Entra's to say: its refusal to refresh ends the grant (entra-session-refresh.ts).
+ */
+async function keepGrantWhileUsed(ctx: unknown): Promise<void> {
+  const oidc = (
+    ctx as
+      | {
+          oidc?: {
+            route?: string;
+            params?: { grant_type?: unknown };
+            entities?: { Grant?: { exp?: number | undefined; save(): Promise<unknown> } };
+          };
+        }
+      | undefined
+  )?.oidc;
+  const grant = oidc?.entities?.Grant;
+  if (oidc?.route !== 'token' || oidc.params?.grant_type !== 'refresh_token' || grant === undefined) return;
+  // Without `exp`, oidc-provider dates the grant from now with ttl.Grant.
+  grant.exp = undefined;
+  await grant.save();
+}
 
 function invalidRedirectUri(description: string): Error {
   const error = new errors.InvalidRedirectUri();
