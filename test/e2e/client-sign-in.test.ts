@@ -236,7 +236,6 @@ describe.concurrent('sign-in as each MCP client does it', () => {
         grant_types: ['authorization_code', 'refresh_token'],
         response_types: ['code'],
         token_endpoint_auth_method: 'none',
-        application_type: 'native',
       },
       { 'cache-control': 'max-age=3600' },
     );
