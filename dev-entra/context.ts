@@ -10,6 +10,8 @@ export class EmulatorContext {
   readonly directory: Directory;
   readonly state = new EmulatorState();
   readonly switches: Switches;
+  /** When the refresh-refusal switch was last set (emulator milliseconds); older sign-ins are refused. */
+  refreshRefusalSince = 0;
   baseUrl = '';
 
   constructor(
@@ -18,7 +20,7 @@ export class EmulatorContext {
     private readonly clock: () => number,
   ) {
     this.directory = new Directory(seed);
-    this.switches = { ...seed.switches, mfaChallengeUsers: [...seed.switches.mfaChallengeUsers] };
+    this.switches = copySwitches(seed.switches);
   }
 
   /** Milliseconds, including the clock-offset switch. */
@@ -62,4 +64,13 @@ export class EmulatorContext {
   get graphBaseUrl(): string {
     return this.baseUrl;
   }
+}
+
+/** A copy whose lists are copies too. */
+export function copySwitches(switches: Switches): Switches {
+  return {
+    ...switches,
+    mfaChallengeUsers: [...switches.mfaChallengeUsers],
+    refreshRefusalUsers: [...switches.refreshRefusalUsers],
+  };
 }

@@ -1,10 +1,17 @@
 import { createServer as createHttpServer, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { EmulatorContext, type ProtocolVersion } from './context.js';
+import { copySwitches, EmulatorContext, type ProtocolVersion } from './context.js';
 import { createDevelopmentTls } from './keys/certificates.js';
 import { SigningKeyRing } from './keys/signing-keys.js';
-import { federatedCredential, loadSeed, type Seed, type SeedInput, type Switches } from './seed.js';
+import {
+  federatedCredential,
+  loadSeed,
+  type RefreshRefusalCode,
+  type Seed,
+  type SeedInput,
+  type Switches,
+} from './seed.js';
 import { createRequestHandler } from './server.js';
 import { updateSwitches } from './switch-controls.js';
 
@@ -57,6 +64,12 @@ export interface DevEntra {
   /** Users (userName, UPN or oid) whose on-behalf-of requests get an MFA claims challenge. */
   setMfaChallengeUsers(users: string[]): void;
   setClockOffsetSeconds(seconds: number): void;
+  /**
+   * Conditional Access on refresh: from now on, refresh tokens of these users' earlier sign-ins
+   * are refused with `code` (70043 sign-in frequency by default, 50076, 50079); a new sign-in
+   * satisfies it. An empty list turns it off.
+   */
+  setRefreshRefusal(users: string[], code?: RefreshRefusalCode): void;
   /** New active signing key; old keys stay published unless `emergency`. Returns the new `kid`. */
   rotateSigningKey(options?: { emergency?: boolean }): Promise<string>;
   /** Registers a certificate (PEM) an app may sign client assertions with. */
@@ -121,12 +134,14 @@ export async function startDevEntra(options: DevEntraOptions = {}): Promise<DevE
     tokenEndpoint: (version = 'v2') => ctx.tokenEndpoint(version),
     ...(tls ? { caCertificatePem: tls.caCertificatePem } : {}),
     get switches() {
-      return { ...ctx.switches, mfaChallengeUsers: [...ctx.switches.mfaChallengeUsers] };
+      return copySwitches(ctx.switches);
     },
     setSwitches: (patch) => updateSwitches(ctx, patch),
     setGroupsOverageLimit: (limit) => void updateSwitches(ctx, { groupsOverageLimit: limit }),
     setMfaChallengeUsers: (users) => void updateSwitches(ctx, { mfaChallengeUsers: users }),
     setClockOffsetSeconds: (seconds) => void updateSwitches(ctx, { clockOffsetSeconds: seconds }),
+    setRefreshRefusal: (users, code = 70043) =>
+      void updateSwitches(ctx, { refreshRefusalUsers: users, refreshRefusalCode: code }),
     rotateSigningKey: (opts) => keys.rotate(opts),
     addClientCertificate: (appId, pem) => ctx.directory.addCertificate(appId, pem),
     addFederatedIdentityCredential: (appId, credential) =>

@@ -85,7 +85,21 @@ export interface Switches {
   resourceParameter: ResourceParameterMode;
   /** Added to the emulator's clock, to look like an identity provider whose clock is off. */
   clockOffsetSeconds: number;
+  /**
+   * Conditional Access on refresh: users (userName, UPN or oid) whose refresh tokens, from sign-ins
+   * made before this switch was last set, are refused with `refreshRefusalCode`. A sign-in made
+   * afterwards satisfies the policy, as the user's new sign-in (with MFA) would at Entra.
+   */
+  refreshRefusalUsers: string[];
+  /**
+   * 70043 (sign-in frequency: `invalid_grant`), 50076 (MFA required) or 50079 (MFA registration
+   * required), both `interaction_required` with a `claims` challenge.
+   */
+  refreshRefusalCode: RefreshRefusalCode;
 }
+
+export const REFRESH_REFUSAL_CODES = [70043, 50076, 50079] as const;
+export type RefreshRefusalCode = (typeof REFRESH_REFUSAL_CODES)[number];
 
 export interface Seed {
   tenant: { id: string; domain: string; displayName: string };
@@ -120,6 +134,8 @@ export const DEFAULT_SWITCHES: Readonly<Switches> = Object.freeze({
   mfaChallengeUsers: [],
   resourceParameter: 'reject',
   clockOffsetSeconds: 0,
+  refreshRefusalUsers: [],
+  refreshRefusalCode: 70043,
 });
 
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -224,6 +240,9 @@ export function normalizeSeed(input: SeedInput): Seed {
   const switches: Switches = { ...DEFAULT_SWITCHES, ...input.switches };
   if (!['reject', 'ignore', 'match'].includes(switches.resourceParameter)) {
     throw new SeedError("switches.resourceParameter must be 'reject', 'ignore' or 'match'");
+  }
+  if (!REFRESH_REFUSAL_CODES.includes(switches.refreshRefusalCode)) {
+    throw new SeedError(`switches.refreshRefusalCode must be one of ${REFRESH_REFUSAL_CODES.join(', ')}`);
   }
   const groupIds = new Set(groups.map((g) => g.id));
   for (const u of users) {

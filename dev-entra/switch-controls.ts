@@ -1,5 +1,9 @@
-import type { EmulatorContext } from './context.js';
-import { SeedError, type Switches } from './seed.js';
+import { copySwitches, type EmulatorContext } from './context.js';
+import { REFRESH_REFUSAL_CODES, SeedError, type Switches } from './seed.js';
+
+function isStringList(value: unknown): value is string[] {
+  return Array.isArray(value) && value.every((entry) => typeof entry === 'string');
+}
 
 /** Applies a partial switch update after checking each value, so a typo fails loudly. */
 export function updateSwitches(ctx: EmulatorContext, patch: Partial<Switches>): Switches {
@@ -7,7 +11,7 @@ export function updateSwitches(ctx: EmulatorContext, patch: Partial<Switches>): 
   if (!Number.isInteger(next.groupsOverageLimit) || next.groupsOverageLimit < 0) {
     throw new SeedError('groupsOverageLimit must be a non-negative integer');
   }
-  if (!Array.isArray(next.mfaChallengeUsers) || next.mfaChallengeUsers.some((u) => typeof u !== 'string')) {
+  if (!isStringList(next.mfaChallengeUsers)) {
     throw new SeedError('mfaChallengeUsers must be an array of userName, UPN or object id strings');
   }
   if (!['reject', 'ignore', 'match'].includes(next.resourceParameter)) {
@@ -16,6 +20,14 @@ export function updateSwitches(ctx: EmulatorContext, patch: Partial<Switches>): 
   if (typeof next.clockOffsetSeconds !== 'number' || !Number.isFinite(next.clockOffsetSeconds)) {
     throw new SeedError('clockOffsetSeconds must be a number');
   }
-  Object.assign(ctx.switches, next, { mfaChallengeUsers: [...next.mfaChallengeUsers] });
-  return { ...ctx.switches };
+  if (!isStringList(next.refreshRefusalUsers)) {
+    throw new SeedError('refreshRefusalUsers must be an array of userName, UPN or object id strings');
+  }
+  if (!REFRESH_REFUSAL_CODES.includes(next.refreshRefusalCode)) {
+    throw new SeedError(`refreshRefusalCode must be one of ${REFRESH_REFUSAL_CODES.join(', ')}`);
+  }
+  Object.assign(ctx.switches, copySwitches(next));
+  // The policy applies to sign-ins made before it was set; later sign-ins satisfy it.
+  if ('refreshRefusalUsers' in patch || 'refreshRefusalCode' in patch) ctx.refreshRefusalSince = ctx.now();
+  return copySwitches(ctx.switches);
 }

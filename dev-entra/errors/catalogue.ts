@@ -32,6 +32,12 @@ export const AADSTS = {
     message:
       'Due to a configuration change made by your administrator, or because you moved to a new location, you must use multi-factor authentication to access the resource.',
   },
+  50079: {
+    error: 'interaction_required',
+    status: 400,
+    message:
+      'Due to a configuration change made by your administrator, or because you moved to a new location, you must enroll in multi-factor authentication to access the resource.',
+  },
   50126: {
     error: 'invalid_grant',
     status: 400,
@@ -60,6 +66,12 @@ export const AADSTS = {
     error: 'invalid_grant',
     status: 400,
     message: 'The provided authorization code or refresh token has expired due to inactivity.',
+  },
+  70043: {
+    error: 'invalid_grant',
+    status: 400,
+    message:
+      'The refresh token has expired or is invalid due to sign-in frequency checks by conditional access.',
   },
   70011: {
     error: 'invalid_scope',

@@ -9,7 +9,7 @@ import { required, type TokenRequest, type TokenResponseBody } from './token-req
 export const JWT_BEARER = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
 
 /** Conditional Access policy id quoted in MFA claims challenges. */
-const MFA_POLICY_ID = 'a6f9c8e1-0d3b-4b7a-9c2e-5f1d8e7a6b4c';
+export const MFA_POLICY_ID = 'a6f9c8e1-0d3b-4b7a-9c2e-5f1d8e7a6b4c';
 
 async function verifyAssertion(ctx: EmulatorContext, assertion: string): Promise<JWTPayload> {
   try {

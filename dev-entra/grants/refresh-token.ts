@@ -1,5 +1,7 @@
 import { AadstsError } from '../errors/aadsts-error.js';
+import type { RefreshRefusalCode } from '../seed.js';
 import { issueDelegatedTokens } from './delegated-tokens.js';
+import { MFA_POLICY_ID } from './on-behalf-of.js';
 import { checkOrigin, required, type TokenRequest, type TokenResponseBody } from './token-request.js';
 
 /**
@@ -24,6 +26,12 @@ export async function refreshTokenGrant(request: TokenRequest): Promise<TokenRes
   checkOrigin(request.req, grant.redirectKind);
   const user = ctx.directory.user(grant.signIn.userId);
   if (!user) throw new AadstsError(50034);
+  if (
+    ctx.directory.userIsListed(user, ctx.switches.refreshRefusalUsers) &&
+    grant.signIn.authTime < ctx.refreshRefusalSince
+  ) {
+    throw conditionalAccessRefusal(ctx.switches.refreshRefusalCode, grant.signIn.authTime);
+  }
   return issueDelegatedTokens(request, {
     user,
     signIn: grant.signIn,
@@ -34,5 +42,21 @@ export async function refreshTokenGrant(request: TokenRequest): Promise<TokenRes
     multipleResources: 'first',
     ...(grant.redirectKind === 'spa' ? { refreshDeadline: grant.expiresAt } : {}),
     idToken: true,
+  });
+}
+
+/**
+ * Conditional Access refusing a refresh: the user must sign in again. Sign-in frequency (70043) is
+ * `invalid_grant`; MFA required or to be registered (50076, 50079) is `interaction_required` with
+ * the claims challenge naming the policy.
+ */
+function conditionalAccessRefusal(code: RefreshRefusalCode, authTime: number): AadstsError {
+  if (code === 70043) {
+    return new AadstsError(70043, {
+      detail: `The refresh token has expired or is invalid due to sign-in frequency checks by conditional access. The token was issued on ${new Date(authTime).toISOString()} and the maximum allowed lifetime for this request is 3600.`,
+    });
+  }
+  return new AadstsError(code, {
+    claims: JSON.stringify({ access_token: { capolids: { essential: true, values: [MFA_POLICY_ID] } } }),
   });
 }

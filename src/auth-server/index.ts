@@ -116,6 +116,7 @@ export async function registerAuthServer(app: FastifyInstance, options: AuthServ
     ephemeral: options.ephemeral,
     defaultScope: `${names.discover} ${names.toolsExecute}`,
     publicUrl: issuer,
+    knownScopes: ['openid', 'offline_access', 'profile', ...resourceScopes],
     ...(options.registrationLimit ? { registrationLimit: options.registrationLimit } : {}),
   });
   await app.register(interactionRoutes, {
@@ -129,5 +130,6 @@ export async function registerAuthServer(app: FastifyInstance, options: AuthServ
     resourceScopes,
     resource,
     ...(options.acceptsResource ? { acceptsResource: options.acceptsResource } : {}),
+    entraSignInEnded: (accountId) => keeper.signInEnded(accountId),
   });
 }

@@ -25,6 +25,8 @@ export async function mountProvider(
     defaultScope: string;
     /** MCP_SERVER_BASE_URL: every URL the authorization server publishes is built from it. */
     publicUrl: string;
+    /** Every scope an authorization request may name; others are left out of the request. */
+    knownScopes: readonly string[];
   },
 ) {
   const callback = options.provider.callback();
@@ -44,8 +46,10 @@ export async function mountProvider(
     }
     if (request.method === 'GET' && request.routeOptions.url === AUTH_SERVER_ROUTES.authorization) {
       const url = new URL(request.raw.url ?? '/', 'http://gatehouse.invalid');
-      if (!url.searchParams.has('scope')) {
-        url.searchParams.set('scope', options.defaultScope);
+      const requested = url.searchParams.get('scope');
+      const scope = authorizationScope(requested, options.knownScopes, options.defaultScope);
+      if (scope !== requested) {
+        url.searchParams.set('scope', scope);
         request.raw.url = `${url.pathname}${url.search}`;
       }
     }
@@ -125,21 +129,34 @@ const DISCOVERY_PATHS = new Set([
   '/.well-known/oauth-authorization-server',
 ]);
 
-const LOOPBACK = /^http:\/\/(127\.0\.0\.1|localhost|\[::1\])(:\d+)?\//;
+/**
+ * The scope of an authorization request as Gatehouse serves it. Values it does not know are left
+ * out (RFC 6749 §3.3 lets the server ignore part of a request): some clients ask for a scope of
+ * their own whatever the server advertises (claude.ai's `claudeai`, others' `read write`), which
+ * would otherwise end the sign-in in access_denied after the user allowed it. A request left with
+ * no scope Gatehouse knows gets the default, like one that named none; the token response's
+ * `scope` says what was granted.
+ */
+export function authorizationScope(
+  requested: string | null,
+  knownScopes: readonly string[],
+  defaultScope: string,
+): string {
+  if (requested === null) return defaultScope;
+  const values = requested.split(' ').filter(Boolean);
+  const known = values.filter((scope) => knownScopes.includes(scope));
+  if (known.length === 0) return defaultScope;
+  // Unchanged when nothing is left out, so oidc-provider sees the client's own request.
+  return known.length === values.length ? requested : known.join(' ');
+}
 
 /**
  * What MCP clients leave out of their registration: most send no token_endpoint_auth_method (they
- * are public clients), and native apps (loopback or custom-scheme redirects) rarely say so, which
- * would bind them to one loopback port and refuse their custom schemes (RFC 8252 §7).
+ * are public clients). The application type they leave out is settled with the redirect URIs, for
+ * registered and metadata-document clients alike (application-type.ts).
  */
 export function registrationDefaults(metadata: Record<string, unknown>): Record<string, unknown> {
   const result = { ...metadata };
   if (result.token_endpoint_auth_method === undefined) result.token_endpoint_auth_method = 'none';
-  const redirects = Array.isArray(result.redirect_uris)
-    ? result.redirect_uris.filter((uri): uri is string => typeof uri === 'string')
-    : [];
-  const native =
-    redirects.length > 0 && redirects.every((uri) => LOOPBACK.test(uri) || !/^https?:/i.test(uri));
-  if (result.application_type === undefined && native) result.application_type = 'native';
   return result;
 }

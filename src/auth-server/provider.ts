@@ -1,5 +1,6 @@
 import Provider, { errors } from 'oidc-provider';
 import type { Keyring } from '../tokens/keyring.js';
+import { applicationTypeFor, applicationTypeProblem } from './application-type.js';
 import { errorPage as pageForError } from './interactions/pages.js';
 import { KeyringSigningKey } from './keyring-signing-key.js';
 import { compileRedirectPattern, type RedirectPattern, redirectUrisProblem } from './redirect-policy.js';
@@ -84,15 +85,25 @@ export async function createProvider(
       response_types: ['code'],
       token_endpoint_auth_method: 'none',
       id_token_signed_response_alg: 'RS256',
-    },
-    // The redirect-URI policy (redirect-policy.ts) for every client oidc-provider builds: registered
-    // (RFC 7591 §3.2.2 invalid_redirect_uri), fetched as a client ID metadata document, or stored.
+      // Stands for "not named by the client" until the validator below replaces it with the type
+      // the redirect URIs fit: OpenID Connect's own default, web, cannot be told apart from a
+      // client that said web.
+      application_type: APPLICATION_TYPE_UNNAMED,
+    } as never,
+    // The redirect-URI policy (redirect-policy.ts, application-type.ts) for every client
+    // oidc-provider builds: registered (RFC 7591 §3.2.2 invalid_redirect_uri), fetched as a client
+    // ID metadata document, or stored. It runs before oidc-provider's own checks of the metadata.
     extraClientMetadata: {
       properties: ['redirect_uris'],
-      validator: (_ctx, key, value) => {
+      validator: (_ctx, key, value, metadata) => {
         if (key !== 'redirect_uris') return;
         const problem = redirectUrisProblem(value, allowList);
         if (problem !== undefined) throw invalidRedirectUri(problem);
+        const client = metadata as { application_type?: string };
+        if (client.application_type === APPLICATION_TYPE_UNNAMED)
+          client.application_type = applicationTypeFor(value);
+        const mismatch = applicationTypeProblem(client.application_type, value);
+        if (mismatch !== undefined) throw invalidRedirectUri(mismatch);
       },
     },
     features: {
@@ -145,14 +156,14 @@ export async function createProvider(
       if (account === undefined) return undefined;
       return { accountId, claims: async () => ({ sub: accountId, ...account.claims }) };
     },
-    extraTokenClaims: async (_ctx, token) => {
+    extraTokenClaims: async (ctx, token) => {
       const { accountId, grantId } = token as { accountId?: string; grantId?: string };
       if (token.kind !== 'AccessToken' || !accountId) return undefined;
+      // May refuse the token (and end the grant) when the Entra sign-in behind it has ended.
+      const claims = await hooks.accessTokenClaims(accountId, grantId);
+      await keepGrantWhileUsed(ctx);
       // The grant lets the resource server refuse tokens of a revoked grant before they expire.
-      return {
-        ...(await hooks.accessTokenClaims(accountId, grantId)),
-        ...(grantId ? { gh_grant: grantId } : {}),
-      };
+      return { ...claims, ...(grantId ? { gh_grant: grantId } : {}) };
     },
     interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
     renderError: async (ctx, out) => {
@@ -162,6 +173,33 @@ export async function createProvider(
   });
   provider.proxy = true;
   return provider;
+}
+
+const APPLICATION_TYPE_UNNAMED = 'unnamed';
+
+/**
+ * A refresh saves the grant again, so it lives GATEHOUSE_REFRESH_TOKEN_TTL from its last use, like
+ * the rotated refresh token, instead of from the sign-in: a client in use (claude.ai refreshing
+ * every few days or weeks) is not sent back to the browser once a month. How long a sign-in may
+ * last in all is Entra's to say: its refusal to refresh ends the grant (entra-session-refresh.ts).
+ */
+async function keepGrantWhileUsed(ctx: unknown): Promise<void> {
+  const oidc = (
+    ctx as
+      | {
+          oidc?: {
+            route?: string;
+            params?: { grant_type?: unknown };
+            entities?: { Grant?: { exp?: number | undefined; save(): Promise<unknown> } };
+          };
+        }
+      | undefined
+  )?.oidc;
+  const grant = oidc?.entities?.Grant;
+  if (oidc?.route !== 'token' || oidc.params?.grant_type !== 'refresh_token' || grant === undefined) return;
+  // Without `exp`, oidc-provider dates the grant from now with ttl.Grant.
+  grant.exp = undefined;
+  await grant.save();
 }
 
 function invalidRedirectUri(description: string): Error {

@@ -278,7 +278,7 @@ export const VARIABLES = {
   GATEHOUSE_REFRESH_TOKEN_TTL: {
     name: 'GATEHOUSE_REFRESH_TOKEN_TTL',
     description:
-      'Lifetime in seconds of refresh tokens (rotated on every use) and of the grants behind them.',
+      'Lifetime in seconds of refresh tokens (rotated on every use) and of the grants behind them, counted from the last refresh: a client unused this long signs in again.',
     defaultText: '2592000',
     parse: integerValue(3600, 365 * 24 * 3600, ' seconds'),
   },

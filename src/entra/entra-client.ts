@@ -27,6 +27,14 @@ export interface EntraSignIn {
   accessTokenExpiresAt: number;
 }
 
+/** Entra's token-endpoint errors that mean the user must sign in again interactively. */
+const SIGN_IN_AGAIN = new Set([
+  'invalid_grant',
+  'interaction_required',
+  'login_required',
+  'consent_required',
+]);
+
 /**
  * The Entra leg of sign-in, as pairs: build the authorization request, then process what comes
  * back. The app asks Entra for tokens for itself, which Entra allows only with scopes in the
@@ -116,8 +124,10 @@ export class EntraClient {
   }
 
   /**
-   * New Entra tokens from a refresh token. An `invalid_grant` answer (the user's Entra sign-in has
-   * ended: token revoked or expired, user disabled, password reset) is GH_ENTRA_SIGN_IN_ENDED.
+   * New Entra tokens from a refresh token. An answer that the user must sign in again is
+   * GH_ENTRA_SIGN_IN_ENDED: `invalid_grant` (token revoked or expired, user disabled, password
+   * reset, Conditional Access sign-in frequency AADSTS70043) and `interaction_required`,
+   * `login_required` or `consent_required` (MFA required or to be registered, AADSTS50076/50079).
    */
   async refresh(
     refreshToken: string,
@@ -129,7 +139,7 @@ export class EntraClient {
     try {
       tokens = await oidc.refreshTokenGrant(configuration, refreshToken, { scope: this.scopeString() });
     } catch (error) {
-      if (error instanceof oidc.ResponseBodyError && error.error === 'invalid_grant') {
+      if (error instanceof oidc.ResponseBodyError && SIGN_IN_AGAIN.has(error.error)) {
         const description = String(error.error_description ?? '').split('\r\n')[0] ?? '';
         throw new GatehouseError(
           'GH_ENTRA_SIGN_IN_ENDED',

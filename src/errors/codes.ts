@@ -175,7 +175,7 @@ export const ERROR_CATALOGUE = {
   GH_ENTRA_SIGN_IN_ENDED: {
     status: 400,
     summary:
-      "Entra ID refused to refresh the user's sign-in (invalid_grant): the Gatehouse grant built on it is ended.",
+      "Entra ID refused to refresh the user's sign-in because they must sign in again (invalid_grant, e.g. Conditional Access sign-in frequency AADSTS70043; interaction_required, e.g. MFA AADSTS50076/50079): the Gatehouse grants built on it end with invalid_grant, and the next authorization goes through Entra again.",
   },
   GH_ENTRA_SIGN_IN_FAILED: {
     status: 400,

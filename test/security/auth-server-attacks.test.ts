@@ -212,8 +212,9 @@ describe('redirect URIs at /authorize', () => {
   });
 
   it('lets a native loopback client change its port, and nothing else (RFC 8252 §7.3)', async () => {
-    // RFC 8252 §7.3: the port of a loopback redirect may vary; registrationDefaults marks the
-    // client native, and oidc-provider then ignores the port, not the host or path.
+    // RFC 8252 §7.3: the port of a loopback redirect may vary; a client that names no
+    // application_type is native for its loopback redirect (application-type.ts), and oidc-provider
+    // then ignores the port, not the host or path.
     const native = await registerPublicClient(base, 'http://127.0.0.1/callback');
     const other = (redirectUri: string) =>
       new HttpBrowser(base).get(authorizeUrl(base, { ...native, redirectUri }).url);

@@ -25,6 +25,8 @@ export interface InteractionOptions {
   resource: string;
   /** Other resources a client may ask a token for (the gateway's /mcp/{server}). */
   acceptsResource?: (resource: string) => boolean;
+  /** Whether the user's Entra sign-in has ended (Entra refused a refresh: sign in again). */
+  entraSignInEnded: (accountId: string) => Promise<boolean>;
 }
 
 const LOGIN_STATE_TTL_MS = 10 * 60 * 1000;
@@ -75,7 +77,7 @@ export async function interactionRoutes(app: FastifyInstance, options: Interacti
         'GH_CONSENT_INVALID',
         'The application that started this sign-in is no longer registered.',
       );
-    const accountId = details.session?.accountId;
+    const accountId = await signedInAccount(details);
     if (accountId !== undefined && details.prompt.name === 'consent') {
       const remembered = await rememberedDecision(accountId, client.clientId);
       if (remembered?.decision === 'deny')
@@ -121,7 +123,7 @@ export async function interactionRoutes(app: FastifyInstance, options: Interacti
         'This consent form is not valid here (its security token does not match). Start again from your application.',
       );
     }
-    const accountId = details.session?.accountId;
+    const accountId = await signedInAccount(details);
     const clientId = String(details.params.client_id);
     if (body.decision !== 'allow') {
       if (accountId !== undefined) await remember(accountId, clientId, 'deny', []);
@@ -232,6 +234,17 @@ export async function interactionRoutes(app: FastifyInstance, options: Interacti
     return stored === undefined
       ? undefined
       : (JSON.parse(stored) as { decision: 'allow' | 'deny'; scopes: string[] });
+  }
+
+  /**
+   * The account this browser is signed in as, unless Entra has since refused to refresh that
+   * sign-in: the user then goes through Entra again, whatever Gatehouse's session and remembered
+   * consent say.
+   */
+  async function signedInAccount(details: { session?: { accountId?: string } | undefined }) {
+    const accountId = details.session?.accountId;
+    if (accountId === undefined || (await options.entraSignInEnded(accountId))) return undefined;
+    return accountId;
   }
 
   async function interaction(request: FastifyRequest, reply: FastifyReply) {
