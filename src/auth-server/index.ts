@@ -6,6 +6,7 @@ import { EntraClient } from '../entra/entra-client.js';
 import type { DurableStore, EphemeralStore } from '../storage/contract.js';
 import type { Keyring } from '../tokens/keyring.js';
 import { deriveKey, type SecretBox } from '../tokens/secret-box.js';
+import { ConsentMemory } from './consent-memory.js';
 import { entraSessionKeeper } from './entra-session-refresh.js';
 import { interactionRoutes } from './interactions/routes.js';
 import { mountProvider } from './mount.js';
@@ -74,6 +75,7 @@ export async function registerAuthServer(app: FastifyInstance, options: AuthServ
     ...(options.onGrantRevoked ? { onGrantEnded: options.onGrantRevoked } : {}),
   });
 
+  const consentMemory = new ConsentMemory(options.ephemeral);
   const provider = await createProvider(
     {
       issuer,
@@ -95,6 +97,10 @@ export async function registerAuthServer(app: FastifyInstance, options: AuthServ
         return user === undefined
           ? undefined
           : { claims: { name: user.displayName, preferred_username: user.preferredUsername } };
+      },
+      approvedRedirect: async (accountId, clientId, redirectUri) => {
+        const decision = await consentMemory.find(accountId, clientId);
+        return decision?.decision === 'allow' && decision.redirectUris.includes(redirectUri);
       },
       accessTokenClaims: async (accountId, grantId) => {
         const user = await options.durable.users.findById(accountId);
@@ -131,5 +137,6 @@ export async function registerAuthServer(app: FastifyInstance, options: AuthServ
     resource,
     ...(options.acceptsResource ? { acceptsResource: options.acceptsResource } : {}),
     entraSignInEnded: (accountId) => keeper.signInEnded(accountId),
+    consentMemory,
   });
 }

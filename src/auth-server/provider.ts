@@ -1,4 +1,4 @@
-import Provider, { errors } from 'oidc-provider';
+import Provider, { errors, interactionPolicy } from 'oidc-provider';
 import type { Keyring } from '../tokens/keyring.js';
 import { applicationTypeFor, applicationTypeProblem } from './application-type.js';
 import { errorPage as pageForError } from './interactions/pages.js';
@@ -35,6 +35,8 @@ export interface ProviderHooks {
   findAccount(accountId: string): Promise<{ claims: Record<string, unknown> } | undefined>;
   /** Claims added to access tokens for this account (tid, oid, roles); may refuse the token by throwing. */
   accessTokenClaims(accountId: string, grantId: string | undefined): Promise<Record<string, unknown>>;
+  /** Whether the user approved sending this client's codes to this redirect URI (consent-memory.ts). */
+  approvedRedirect(accountId: string, clientId: string, redirectUri: string): Promise<boolean>;
 }
 
 export const AUTH_SERVER_ROUTES = {
@@ -165,7 +167,10 @@ export async function createProvider(
       // The grant lets the resource server refuse tokens of a revoked grant before they expire.
       return { ...claims, ...(grantId ? { gh_grant: grantId } : {}) };
     },
-    interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
+    interactions: {
+      url: (_ctx, interaction) => `/interaction/${interaction.uid}`,
+      policy: consentPolicy(hooks),
+    },
     renderError: async (ctx, out) => {
       ctx.type = 'html';
       ctx.body = errorPage(out as unknown as Record<string, string>);
@@ -211,4 +216,31 @@ function invalidRedirectUri(description: string): Error {
 
 function errorPage(out: Record<string, string>): string {
   return pageForError('Sign-in could not continue', `${out.error}: ${out.error_description ?? ''}`);
+}
+
+/**
+ * oidc-provider's prompts, with one more reason to ask for consent: an existing grant covers the
+ * scopes, but its codes would go to a redirect URI the user never approved (another port of a
+ * loopback redirect, another URI of the client). Without it, a grant made for one URI would hand
+ * codes to any other URI of that client with no page shown.
+ */
+function consentPolicy(hooks: ProviderHooks) {
+  const policy = interactionPolicy.base();
+  policy.get('consent')?.checks.add(
+    new interactionPolicy.Check(
+      'redirect_uri_not_approved',
+      'the redirect URI was not approved by the End-User',
+      async (ctx) => {
+        const { oidc } = ctx;
+        const accountId = oidc.session?.accountId;
+        const redirectUri = oidc.params?.redirect_uri;
+        if (accountId === undefined || typeof redirectUri !== 'string' || oidc.client === undefined)
+          return interactionPolicy.Check.NO_NEED_TO_PROMPT;
+        return (await hooks.approvedRedirect(accountId, oidc.client.clientId, redirectUri))
+          ? interactionPolicy.Check.NO_NEED_TO_PROMPT
+          : interactionPolicy.Check.REQUEST_PROMPT;
+      },
+    ),
+  );
+  return policy;
 }

@@ -8,6 +8,7 @@ import type { EntraClient, EntraSignIn } from '../../entra/entra-client.js';
 import { GatehouseError, isGatehouseError } from '../../errors/index.js';
 import type { DurableStore, EphemeralStore } from '../../storage/contract.js';
 import type { SecretBox } from '../../tokens/secret-box.js';
+import { ConsentMemory } from '../consent-memory.js';
 import { ConsentCsrf } from './csrf.js';
 import { consentPage, errorPage, PAGE_HEADERS } from './pages.js';
 
@@ -27,10 +28,11 @@ export interface InteractionOptions {
   acceptsResource?: (resource: string) => boolean;
   /** Whether the user's Entra sign-in has ended (Entra refused a refresh: sign in again). */
   entraSignInEnded: (accountId: string) => Promise<boolean>;
+  /** The users' consent decisions per client. */
+  consentMemory: ConsentMemory;
 }
 
 const LOGIN_STATE_TTL_MS = 10 * 60 * 1000;
-const DECISION_TTL_MS = 90 * 24 * 60 * 60 * 1000;
 
 /**
  * The interactions of the authorization server: the consent page first (so that no sign-in at
@@ -38,7 +40,7 @@ const DECISION_TTL_MS = 90 * 24 * 60 * 60 * 1000;
  * federated sign-in at Entra, then back to oidc-provider with the login and the grant.
  */
 export async function interactionRoutes(app: FastifyInstance, options: InteractionOptions) {
-  const { provider, entra, ephemeral } = options;
+  const { provider, entra, ephemeral, consentMemory } = options;
   const csrf = new ConsentCsrf(options.csrfSecret);
   const cookieName = (name: string) => (options.secureCookies ? `__Host-${name}` : name);
   const cookieOptions = {
@@ -79,14 +81,12 @@ export async function interactionRoutes(app: FastifyInstance, options: Interacti
       );
     const accountId = await signedInAccount(details);
     if (accountId !== undefined && details.prompt.name === 'consent') {
-      const remembered = await rememberedDecision(accountId, client.clientId);
+      const remembered = await consentMemory.find(accountId, client.clientId);
       if (remembered?.decision === 'deny')
         return finish(request, reply, denial('You denied this application before.'));
-      // An earlier approval covers this request only if it asks for nothing more than was approved.
-      if (
-        remembered?.decision === 'allow' &&
-        requestedScopes(details).every((scope) => remembered.scopes.includes(scope))
-      ) {
+      // An earlier approval covers this request only if it asks for nothing more than was approved,
+      // sent to a redirect URI the user saw (consent-memory.ts).
+      if (ConsentMemory.covers(remembered, requestedScopes(details), String(details.params.redirect_uri))) {
         return finish(request, reply, await grantResult(details, accountId));
       }
     }
@@ -126,11 +126,11 @@ export async function interactionRoutes(app: FastifyInstance, options: Interacti
     const accountId = await signedInAccount(details);
     const clientId = String(details.params.client_id);
     if (body.decision !== 'allow') {
-      if (accountId !== undefined) await remember(accountId, clientId, 'deny', []);
+      if (accountId !== undefined) await remember(accountId, clientId, 'deny', [], undefined);
       return finish(request, reply, denial('You denied the application access.'));
     }
     if (accountId !== undefined) {
-      await remember(accountId, clientId, 'allow', requestedScopes(details));
+      await remember(accountId, clientId, 'allow', requestedScopes(details), redirectOf(details));
       return finish(request, reply, await grantResult(details, accountId));
     }
     // Only now, after consent, is the sign-in at Entra started: a single-use state bound to this browser.
@@ -214,26 +214,27 @@ export async function interactionRoutes(app: FastifyInstance, options: Interacti
     const outcome = JSON.parse(stored) as { accountId?: string; error?: string; error_description?: string };
     if (outcome.accountId === undefined)
       return finish(request, reply, { error: outcome.error!, error_description: outcome.error_description! });
-    await remember(outcome.accountId, String(details.params.client_id), 'allow', requestedScopes(details));
+    await remember(
+      outcome.accountId,
+      String(details.params.client_id),
+      'allow',
+      requestedScopes(details),
+      redirectOf(details),
+    );
     return finish(request, reply, {
       login: { accountId: outcome.accountId },
       ...(await grantResult(details, outcome.accountId)),
     });
   });
 
-  async function remember(accountId: string, clientId: string, decision: 'allow' | 'deny', scopes: string[]) {
-    await ephemeral.set(
-      decisionKey(accountId, clientId),
-      JSON.stringify({ decision, scopes }),
-      DECISION_TTL_MS,
-    );
-  }
-
-  async function rememberedDecision(accountId: string, clientId: string) {
-    const stored = await ephemeral.get(decisionKey(accountId, clientId));
-    return stored === undefined
-      ? undefined
-      : (JSON.parse(stored) as { decision: 'allow' | 'deny'; scopes: string[] });
+  function remember(
+    accountId: string,
+    clientId: string,
+    decision: 'allow' | 'deny',
+    scopes: string[],
+    redirectUri: string | undefined,
+  ) {
+    return consentMemory.remember(accountId, clientId, decision, scopes, redirectUri);
   }
 
   /**
@@ -333,8 +334,9 @@ function denial(description: string) {
   return { error: 'access_denied', error_description: description };
 }
 
-function decisionKey(accountId: string, clientId: string): string {
-  return `consent-decision:${accountId}:${sha256(clientId)}`;
+function redirectOf(details: { params: Record<string, unknown> }): string | undefined {
+  const uri = details.params.redirect_uri;
+  return typeof uri === 'string' ? uri : undefined;
 }
 
 function sha256(value: string): string {
