@@ -5,8 +5,9 @@
  * own line right after each one, saying what it means here:
  * - oidc-provider writes `oidc-provider WARNING: Unsupported runtime…` with console.warn when it is
  *   imported on a Node.js older than 22 LTS (or not an LTS release at all).
- * - Node.js 22 emits an ExperimentalWarning when node:sqlite, Gatehouse's default SQLite driver
- *   there, is first loaded. Node.js 24 no longer does.
+ * - Node.js 22 (and early 24.x releases, such as 24.0) emit an ExperimentalWarning when
+ *   node:sqlite, Gatehouse's default SQLite driver there, is first loaded. Current 24 LTS releases
+ *   (24.21) no longer do.
  */
 
 /** Node.js release lines Gatehouse supports and tests; the last one is recommended. */
@@ -41,7 +42,7 @@ export function nodeSqliteExperimentalNote(): string {
   return (
     `Gatehouse: the ExperimentalWarning above is Node.js ${nodeMajor()} marking its built-in SQLite ` +
     '(node:sqlite) as experimental. Gatehouse stores its data with it on this Node.js, and passes its ' +
-    `full storage test suite on it; Node.js ${RECOMMENDED_NODE_MAJOR} prints no such warning ` +
+    `full storage test suite on it; current Node.js ${RECOMMENDED_NODE_MAJOR} LTS releases print no such warning ` +
     '(docs/storage.md, "SQLite on each Node.js version").'
   );
 }
