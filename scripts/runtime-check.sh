@@ -27,6 +27,7 @@ read -r -a runtimes <<<"${GATEHOUSE_TEST_RUNTIMES:-22 24}"
 files=(
   test/e2e/runtime-smoke.test.ts
   test/unit/storage/sqlite-drivers.test.ts
+  test/unit/cli/runtime-warnings.test.ts
   test/storage-contract/sqlite.test.ts
 )
 

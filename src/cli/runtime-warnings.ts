@@ -16,31 +16,27 @@ export const RECOMMENDED_NODE_MAJOR = 24;
 
 const SUPPORTED = 'Gatehouse supports Node.js 20.19+, 22 LTS and 24 LTS (recommended)';
 
-function nodeMajor(): number {
-  return Number(process.versions.node.split('.')[0]);
+function majorOf(version: string): number {
+  return Number(version.split('.')[0]);
 }
 
-function supportedHere(): boolean {
-  return (SUPPORTED_NODE_MAJORS as readonly number[]).includes(nodeMajor());
-}
-
-export function oidcProviderRuntimeNote(): string {
-  const node = `Node.js ${process.versions.node}`;
-  const major = nodeMajor();
+export function oidcProviderRuntimeNote(version = process.versions.node): string {
+  const node = `Node.js ${version}`;
+  const major = majorOf(version);
   if (major === 20)
     return (
       `Gatehouse: the oidc-provider warning above states that library's own minimum, Node.js 22 LTS. ${SUPPORTED}; ` +
       `its full test suite passes on Node.js 20. Node.js 20 reached its end of life in April 2026: move to ` +
       `Node.js ${RECOMMENDED_NODE_MAJOR} LTS when you can.`
     );
-  if (supportedHere())
+  if ((SUPPORTED_NODE_MAJORS as readonly number[]).includes(major))
     return `Gatehouse: oidc-provider warns because ${node} is not an LTS release yet. ${SUPPORTED}: update to the newest ${major}.x.`;
   return `Gatehouse: the oidc-provider warning above is right: ${node} is not a release Gatehouse is tested on. ${SUPPORTED}.`;
 }
 
-export function nodeSqliteExperimentalNote(): string {
+export function nodeSqliteExperimentalNote(version = process.versions.node): string {
   return (
-    `Gatehouse: the ExperimentalWarning above is Node.js ${nodeMajor()} marking its built-in SQLite ` +
+    `Gatehouse: the ExperimentalWarning above is Node.js ${majorOf(version)} marking its built-in SQLite ` +
     '(node:sqlite) as experimental. Gatehouse stores its data with it on this Node.js, and passes its ' +
     `full storage test suite on it; current Node.js ${RECOMMENDED_NODE_MAJOR} LTS releases print no such warning ` +
     '(docs/storage.md, "SQLite on each Node.js version").'
