@@ -84,10 +84,11 @@ async function openDatabase(
     if (!inMemory) mkdirSync(dirname(file), { recursive: true });
     const { database, exec } = await openSqliteDriver(driver, file);
     try {
+      // The busy timeout first: switching to WAL may have to wait for another process's lock.
+      exec(`pragma busy_timeout = ${BUSY_TIMEOUT_MS}`);
       exec('pragma journal_mode = WAL');
       exec('pragma synchronous = NORMAL');
       exec('pragma foreign_keys = ON');
-      exec(`pragma busy_timeout = ${BUSY_TIMEOUT_MS}`);
     } catch (error) {
       database.close();
       throw error;
