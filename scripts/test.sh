@@ -60,6 +60,8 @@ if [ "$suite" -eq 1 ]; then
     } catch { console.log(0, 0, 0); }
   ' "$report")
   rm -f "$report"
+  # vitest failed without a failed test (it crashed, or wrote no report): count that as one.
+  if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then failed=1; fi
 fi
 
 if [ "$runtimes" -eq 1 ]; then
