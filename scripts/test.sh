@@ -1,9 +1,21 @@
 #!/usr/bin/env bash
 # Runs the whole test suite. On a fresh machine it first sets up what the tests need:
 # PostgreSQL and Redis started when they are down, Debian's chromium installed when missing,
-# and the project built (the CLI tests run the compiled program).
+# and the project built (the CLI tests run the compiled program). After the suite, on this
+# machine's Node.js, scripts/runtime-check.sh checks the built CLI and SQLite storage under
+# Node.js 22 and 24. Arguments are passed to vitest and run only those tests (no runtime check);
+# --runtimes-only runs the runtime check alone.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+suite=1
+runtimes=1
+if [ "${1:-}" = "--runtimes-only" ]; then
+  suite=0
+  shift
+elif [ $# -gt 0 ]; then
+  runtimes=0
+fi
 
 log() { printf '\n[test setup] %s\n' "$*"; }
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
@@ -33,13 +45,36 @@ npm run --silent build
 npm run --silent typecheck
 npx biome check . >/dev/null || { npx biome check . ; exit 1; }
 
-log "running the test suite"
-report="$(mktemp -t gatehouse-vitest-XXXXXX.json)"
 status=0
-npx vitest run --reporter=default --reporter=json --outputFile.json="$report" "$@" || status=$?
-node -e '
-  const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
-  console.log(`\n${r.numPassedTests} passed, ${r.numFailedTests} failed` + (r.numPendingTests ? `, ${r.numPendingTests} skipped` : ""));
-' "$report" || true
-rm -f "$report"
+passed=0
+failed=0
+skipped=0
+if [ "$suite" -eq 1 ]; then
+  log "running the test suite"
+  report="$(mktemp -t gatehouse-vitest-XXXXXX.json)"
+  npx vitest run --reporter=default --reporter=json --outputFile.json="$report" "$@" || status=$?
+  read -r passed failed skipped < <(node -e '
+    try {
+      const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+      console.log(r.numPassedTests, r.numFailedTests, r.numPendingTests);
+    } catch { console.log(0, 0, 0); }
+  ' "$report")
+  rm -f "$report"
+  # vitest failed without a failed test (it crashed, or wrote no report): count that as one.
+  if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then failed=1; fi
+fi
+
+if [ "$runtimes" -eq 1 ]; then
+  log "checking the other supported Node.js versions (scripts/runtime-check.sh)"
+  runtime_counts="$(mktemp -t gatehouse-runtimes-XXXXXX)"
+  bash scripts/runtime-check.sh --no-build --counts "$runtime_counts" || status=1
+  read -r p f s <"$runtime_counts" || { p=0; f=1; s=0; }
+  rm -f "$runtime_counts"
+  passed=$((passed + p))
+  failed=$((failed + f))
+  skipped=$((skipped + s))
+fi
+
+echo
+if [ "$skipped" -gt 0 ]; then echo "$passed passed, $failed failed, $skipped skipped"; else echo "$passed passed, $failed failed"; fi
 exit "$status"

@@ -1,17 +1,26 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import Database from 'better-sqlite3';
-import { Kysely, SqliteDialect, sql } from 'kysely';
+import { Kysely, type SqliteDatabase, SqliteDialect, sql } from 'kysely';
 import { StorageUnavailableError } from '../../errors/index.js';
 import type { DurableStore } from '../contract.js';
 import type { SqlBackend } from '../sql/backend.js';
 import { errorCode } from '../sql/connection-failure.js';
 import { createSqlDurableStore } from '../sql/durable-store.js';
 import type { Tables } from '../sql/tables.js';
+import {
+  defaultSqliteDriver,
+  openSqliteDriver,
+  SqliteDriverMissingError,
+  type SqliteDriverName,
+} from './driver.js';
+
+export { defaultSqliteDriver, type SqliteDriverName } from './driver.js';
 
 export interface SqliteStoreOptions {
   /** Path of the database file (its directory is created), or ':memory:'. */
   file: string;
+  /** The library that opens it; by default node:sqlite where the runtime has it, else better-sqlite3. */
+  driver?: SqliteDriverName;
 }
 
 /** How long a statement waits for another process's write lock before giving up. */
@@ -22,8 +31,8 @@ export function createSqliteStore(options: SqliteStoreOptions): DurableStore {
 }
 
 /**
- * Migrations of one file by several stores in this process take turns here: better-sqlite3 is
- * synchronous, so a second connection waiting on the file lock would block the very thread that
+ * Migrations of one file by several stores in this process take turns here: both SQLite drivers
+ * are synchronous, so a second connection waiting on the file lock would block the very thread that
  * has to release it.
  */
 const migrationQueues = new Map<string, Promise<unknown>>();
@@ -31,9 +40,10 @@ const migrationQueues = new Map<string, Promise<unknown>>();
 export function sqliteBackend(options: SqliteStoreOptions): SqlBackend {
   const inMemory = options.file === ':memory:';
   const file = inMemory ? options.file : resolve(options.file);
+  const driver = options.driver ?? defaultSqliteDriver();
   const db = new Kysely<Tables>({
     // Opened on first use, so creating a store never throws and a failure reaches the caller.
-    dialect: new SqliteDialect({ database: async () => openDatabase(file, inMemory) }),
+    dialect: new SqliteDialect({ database: () => openDatabase(driver, file, inMemory) }),
   });
 
   return {
@@ -65,14 +75,24 @@ export function sqliteBackend(options: SqliteStoreOptions): SqlBackend {
   };
 }
 
-function openDatabase(file: string, inMemory: boolean): Database.Database {
+async function openDatabase(
+  driver: SqliteDriverName,
+  file: string,
+  inMemory: boolean,
+): Promise<SqliteDatabase> {
   try {
     if (!inMemory) mkdirSync(dirname(file), { recursive: true });
-    const database = new Database(file, { timeout: BUSY_TIMEOUT_MS });
-    database.pragma('journal_mode = WAL');
-    database.pragma('synchronous = NORMAL');
-    database.pragma('foreign_keys = ON');
-    database.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+    const { database, exec } = await openSqliteDriver(driver, file);
+    try {
+      // The busy timeout first: switching to WAL may have to wait for another process's lock.
+      exec(`pragma busy_timeout = ${BUSY_TIMEOUT_MS}`);
+      exec('pragma journal_mode = WAL');
+      exec('pragma synchronous = NORMAL');
+      exec('pragma foreign_keys = ON');
+    } catch (error) {
+      database.close();
+      throw error;
+    }
     return database;
   } catch (error) {
     throw sqliteUnavailable(error, file) ?? error;
@@ -83,6 +103,7 @@ const WHERE = '(GATEHOUSE_DATA_DIR)';
 
 function sqliteUnavailable(error: unknown, file: string): StorageUnavailableError | undefined {
   if (error instanceof StorageUnavailableError) return error;
+  if (error instanceof SqliteDriverMissingError) return new StorageUnavailableError(error.message, error);
   const code = errorCode(error) ?? '';
   const reason = error instanceof Error ? error.message : String(error);
   if (/^(ENOTDIR|EACCES|EPERM|EROFS|ENOENT|EEXIST|SQLITE_CANTOPEN)/.test(code)) {
