@@ -3,6 +3,7 @@ import type { Keyring } from '../tokens/keyring.js';
 import { applicationTypeFor, applicationTypeProblem } from './application-type.js';
 import { errorPage as pageForError } from './interactions/pages.js';
 import { KeyringSigningKey } from './keyring-signing-key.js';
+import { publicFetch } from './public-fetch.js';
 import { compileRedirectPattern, type RedirectPattern, redirectUrisProblem } from './redirect-policy.js';
 
 export interface AuthServerSettings {
@@ -167,6 +168,9 @@ export async function createProvider(
       // The grant lets the resource server refuse tokens of a revoked grant before they expire.
       return { ...claims, ...(grantId ? { gh_grant: grantId } : {}) };
     },
+    // Outgoing requests (client ID metadata documents, clients' JWKS) reach public addresses only,
+    // refused before any connection otherwise (public-fetch.ts).
+    fetch: publicFetch as never,
     interactions: {
       url: (_ctx, interaction) => `/interaction/${interaction.uid}`,
       policy: consentPolicy(hooks),
