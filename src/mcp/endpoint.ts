@@ -281,7 +281,11 @@ export async function mcpEndpoint(app: FastifyInstance, options: McpEndpointOpti
 
     const serverMeta = serverMetaOf(dispatcher);
     if (era.ownMethods.has(message.method)) {
-      const result = era.writeResult(message.method, discoverResult(dispatcher.describe()), serverMeta);
+      const result = era.writeResult(
+        message.method,
+        discoverResult(dispatcher.describe(), (method) => dispatcher.serves(method)),
+        serverMeta,
+      );
       return reply.type('application/json').send(JSON.stringify(success(message.id, result)));
     }
     if (era.removedMethods.has(message.method) || !dispatcher.serves(message.method)) {
@@ -302,7 +306,7 @@ export async function mcpEndpoint(app: FastifyInstance, options: McpEndpointOpti
     const written = (response: JsonRpcResponse): JsonRpcResponse =>
       'result' in response
         ? success(response.id, era.writeResult(message.method, response.result, serverMeta))
-        : response;
+        : { ...response, error: era.writeError(message.params, response.error) };
     const useSse =
       accepts.sse && (options.responseMode === 'sse' || !accepts.json || hasProgressToken(message));
     if (!useSse) {

@@ -13,7 +13,7 @@
  * single checks (the order is the precedence: a request failing several gets the first one's error).
  */
 import { GatehouseError } from '../errors/index.js';
-import type { JsonRpcId, JsonRpcNotification, JsonRpcRequest } from './jsonrpc.js';
+import type { JsonRpcFailure, JsonRpcId, JsonRpcNotification, JsonRpcRequest } from './jsonrpc.js';
 import {
   ALL_PROTOCOL_VERSIONS,
   isStatelessEraVersion,
@@ -47,6 +47,11 @@ export interface Era {
   statusOf(rpcCode: number): number;
   /** The result of `method` as this era writes it. */
   writeResult(method: string, result: unknown, serverMeta: Readonly<Record<string, unknown>>): unknown;
+  /** The JSON-RPC error of a request as this era writes it. */
+  writeError(
+    params: Record<string, unknown> | undefined,
+    error: JsonRpcFailure['error'],
+  ): JsonRpcFailure['error'];
 }
 
 export const HANDSHAKE_ERA: Era = {
@@ -58,6 +63,7 @@ export const HANDSHAKE_ERA: Era = {
   ownMethods: new Set(['logging/setLevel']),
   statusOf: () => 200,
   writeResult: (_method, result) => result,
+  writeError: (_params, error) => error,
 };
 
 /**
@@ -104,7 +110,15 @@ export const STATELESS_ERA: Era = {
     else if (meta[META_KEYS.serverInfo] === undefined) written._meta = { ...meta, ...serverMeta };
     return written;
   },
+  writeError(params, error) {
+    // A resource that does not exist is invalid params since 2026-07-28 (SEP-2164), naming the URI.
+    if (error.code !== RESOURCE_NOT_FOUND_2025) return error;
+    const data = error.data !== null && typeof error.data === 'object' ? error.data : {};
+    return { ...error, code: -32602, data: { ...data, uri: params?.uri } };
+  },
 };
+
+const RESOURCE_NOT_FOUND_2025 = -32002;
 
 /**
  * The era of a request, from its MCP-Protocol-Version header and, when the header is absent or
@@ -446,16 +460,28 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
 }
 
 /** The `server/discover` result: what Gatehouse is, before any other request. */
-export function discoverResult(description: {
-  capabilities: Record<string, unknown>;
-  instructions: string;
-}): Record<string, unknown> {
+export function discoverResult(
+  description: { capabilities: Record<string, unknown>; instructions: string },
+  serves: (method: string) => boolean,
+): Record<string, unknown> {
+  const capabilities = statelessCapabilities(description.capabilities);
+  // A client may rely on what discover says: every method answered has its capability declared.
+  for (const [method, capability] of CAPABILITY_OF_METHOD) {
+    if (serves(method) && capabilities[capability] === undefined) capabilities[capability] = {};
+  }
   return {
     supportedVersions: [...ALL_PROTOCOL_VERSIONS],
-    capabilities: statelessCapabilities(description.capabilities),
+    capabilities,
     instructions: description.instructions,
   };
 }
+
+const CAPABILITY_OF_METHOD: ReadonlyArray<readonly [string, string]> = [
+  ['tools/list', 'tools'],
+  ['prompts/list', 'prompts'],
+  ['resources/list', 'resources'],
+  ['completion/complete', 'completions'],
+];
 
 /**
  * The capabilities as the stateless era has them: list changes are announced only on a

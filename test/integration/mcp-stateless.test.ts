@@ -161,6 +161,28 @@ describe('MCP 2026-07-28 (stateless) on /mcp', () => {
       expect(json.result.tools.length).toBeGreaterThan(0);
     });
 
+    it('declares a capability for every kind of list it answers (discover is what a client relies on)', async () => {
+      const { json } = await post(request('d2', 'server/discover'), headersFor('server/discover'));
+      const listed = await post(request('p1', 'prompts/list'), headersFor('prompts/list'));
+      expect(listed.status).toBe(200);
+      expect(listed.json.result).toMatchObject({ prompts: [], cacheScope: 'private' });
+      expect(json.result.capabilities.prompts).toBeDefined();
+      expect(json.result.capabilities.resources).toBeDefined();
+      // No subscriptions/listen stream yet: no list-change or subscription promises.
+      expect(json.result.capabilities.tools.listChanged).toBeUndefined();
+      expect(json.result.capabilities.resources.subscribe).toBeUndefined();
+    });
+
+    it('answers a resource that does not exist with -32602 naming the URI (SEP-2164)', async () => {
+      const uri = 'test://nowhere';
+      const { status, json } = await post(
+        request(11, 'resources/read', { uri }),
+        headersFor('resources/read', uri),
+      );
+      expect(status).toBe(200);
+      expect(json).toMatchObject({ id: 11, error: { code: -32602, data: { uri } } });
+    });
+
     it('answers a notification with 202', async () => {
       const { status } = await post(
         { jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: 1 } },
