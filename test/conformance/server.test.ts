@@ -1,17 +1,21 @@
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, request as httpRequest, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/index.js';
 import { createLogger } from '../../src/http/logger.js';
 import { type RunningGatehouse, startGatehouse } from '../../src/http/server.js';
+import { startAuthFixture } from '../helpers/auth-fixture.js';
 import {
   CONFORMANCE,
   compareWithBaseline,
   EXPECTED_FAILURES,
   expectedFailures,
+  listServerScenarios,
   readChecks,
   runConformance,
+  runServerSuite,
   summary,
 } from './conformance-cli.js';
 
@@ -71,3 +75,114 @@ describe('MCP conformance: server scenarios against Gatehouse (development mode)
     expect(run.code, report).toBe(0);
   }, 300_000);
 });
+
+// MCP 2026-07-28 (the stateless revision) on the same /mcp: `server --requirements 2026-07-28` of the
+// 0.2.0 line runs exactly the scenarios that revision requires, at its wire. The scenarios written
+// for the suite's fixture server are listed under `server-2026-07-28` in expected-failures.yml;
+// every other scored scenario passes. Run with authentication off, and on: the suite sends no
+// token, so a proxy in front of Gatehouse adds one (and passes Host and Origin through untouched,
+// for the DNS-rebinding scenario).
+describe('MCP conformance: --requirements 2026-07-28 against Gatehouse', () => {
+  const REQUIREMENTS = ['--requirements', '2026-07-28'] as const;
+  let scored: string[];
+  beforeAll(async () => {
+    scored = await listServerScenarios(CONFORMANCE.requirements, REQUIREMENTS);
+  }, 120_000);
+
+  async function expectConformant(url: string) {
+    const { checks, report } = await runServerSuite(CONFORMANCE.requirements, url, REQUIREMENTS);
+    const expected = expectedFailures('server-2026-07-28');
+    expect(scored.length, report).toBeGreaterThan(30);
+    // Every scored scenario ran, and every expected failure names one of them.
+    expect(
+      scored.filter((scenario) => !checks.has(scenario)),
+      report,
+    ).toEqual([]);
+    expect(expected.filter((scenario) => !scored.includes(scenario))).toEqual([]);
+    const scoredResults = new Map([...checks].filter(([scenario]) => scored.includes(scenario)));
+    expect(compareWithBaseline(scoredResults, expected), report).toEqual({
+      unexpectedFailures: [],
+      staleEntries: [],
+    });
+    // server-stateless fails only for want of the fixture's diagnostic tools.
+    const stateless = (checks.get('server-stateless') ?? []).filter(
+      (check) => check.status === 'FAILURE' || check.status === 'WARNING',
+    );
+    expect(
+      stateless.filter((check) => !check.errorMessage?.startsWith('Not testable')),
+      report,
+    ).toEqual([]);
+    for (const scenario of [
+      'tools-list',
+      'caching',
+      'http-header-validation',
+      'sep-2164-resource-not-found',
+    ]) {
+      expect(checks.get(scenario)?.length, `${scenario} did not run\n${report}`).toBeGreaterThan(0);
+    }
+  }
+
+  it('with authentication off (development mode)', async () => {
+    const dataDir = mkdtempSync(path.join(tmpdir(), 'gatehouse-conformance-2026-'));
+    const config = loadConfig({ env: { PORT: '0', GATEHOUSE_DATA_DIR: dataDir, LOG_LEVEL: 'silent' } });
+    const gatehouse = await startGatehouse(config, { logger: createLogger(config) });
+    try {
+      await expectConformant(`${gatehouse.url}/mcp`);
+    } finally {
+      await gatehouse.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  }, 600_000);
+
+  it('with authentication on (a bearer token added by a proxy)', async () => {
+    const f = await startAuthFixture();
+    const token = await f.userToken('alice', ['discover', 'tools.read', 'tools.execute']);
+    const proxy = await bearerProxy(f.gatehouse.url, token);
+    try {
+      // Without the proxy, the suite is refused: the token is what lets it in.
+      const refused = await fetch(f.mcpUrl, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'mcp-protocol-version': '2026-07-28' },
+        body: '{}',
+      });
+      expect(refused.status).toBe(401);
+      await expectConformant(`${proxy.url}/mcp`);
+    } finally {
+      await proxy.close();
+      await f.close();
+    }
+  }, 600_000);
+});
+
+/** A loopback proxy that adds `Authorization: Bearer <token>` to every request it forwards to `target`. */
+async function bearerProxy(target: string, token: string): Promise<{ url: string; close(): Promise<void> }> {
+  const upstream = new URL(target);
+  const server: Server = createServer((incoming, outgoing) => {
+    const forwarded = httpRequest(
+      {
+        host: upstream.hostname,
+        port: upstream.port,
+        method: incoming.method,
+        path: incoming.url,
+        headers: { ...incoming.headers, authorization: `Bearer ${token}` },
+      },
+      (answer) => {
+        outgoing.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(outgoing);
+      },
+    );
+    forwarded.on('error', () => outgoing.destroy());
+    outgoing.on('close', () => forwarded.destroy());
+    incoming.pipe(forwarded);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  return {
+    url: `http://127.0.0.1:${port}`,
+    close: () =>
+      new Promise((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
