@@ -10,7 +10,6 @@ import {
   type Era,
   headerNamesStatelessEra,
   META_KEYS,
-  type StatelessRequest,
   selectEra,
 } from './era.js';
 import {
@@ -298,7 +297,7 @@ export async function mcpEndpoint(app: FastifyInstance, options: McpEndpointOpti
         `Method not found: '${message.method}' is not a method of MCP ${era.versions.join(', ')}. Gatehouse serves ${served.join(', ')}.`,
       );
       return reply
-        .code(era.statusOf(-32601))
+        .code(era.methodNotFoundStatus)
         .type('application/json')
         .send(JSON.stringify(failure(message.id, error)));
     }
@@ -323,18 +322,20 @@ export async function mcpEndpoint(app: FastifyInstance, options: McpEndpointOpti
               opened.send(sent);
             }
           : undefined;
-      const response = written(await runStateless(dispatcher, message, caller, admitted, lazy, request.id));
+      const response = written(
+        await run(dispatcher, message, caller, undefined, lazy, request.id, admitted.logLevel),
+      );
       if (opened !== undefined) {
         opened.send(response);
         opened.end();
         return reply;
       }
-      const status = 'error' in response ? era.statusOf(response.error.code) : 200;
-      return reply.code(status).type('application/json').send(JSON.stringify(response));
+      return reply.type('application/json').send(JSON.stringify(response));
     }
     const stream = new SseStream();
     reply.headers(SSE_HEADERS).send(stream.body);
-    runStateless(dispatcher, message, caller, admitted, (sent) => stream.send(sent), request.id).then(
+    const toClient = (sent: unknown) => stream.send(sent);
+    run(dispatcher, message, caller, undefined, toClient, request.id, admitted.logLevel).then(
       (response) => {
         stream.send(written(response));
         stream.end();
@@ -345,17 +346,6 @@ export async function mcpEndpoint(app: FastifyInstance, options: McpEndpointOpti
       },
     );
     return reply;
-  }
-
-  function runStateless(
-    dispatcher: McpDispatcher,
-    message: JsonRpcRequest,
-    caller: Caller,
-    admitted: StatelessRequest,
-    toClient: ((message: unknown) => void) | undefined,
-    requestId: string,
-  ) {
-    return run(dispatcher, message, caller, undefined, toClient, requestId, admitted.logLevel);
   }
 
   async function run(

@@ -43,8 +43,11 @@ export interface Era {
   readonly removedMethods: ReadonlySet<string>;
   /** Methods this era has that the endpoint answers itself, not the dispatcher. */
   readonly ownMethods: ReadonlySet<string>;
-  /** The HTTP status of a response whose JSON-RPC error the dispatcher gave in band. */
-  statusOf(rpcCode: number): number;
+  /**
+   * The HTTP status of a method-not-found answer. Every other JSON-RPC error a method's handler
+   * (or an upstream) gives stays in band, HTTP 200, in both eras.
+   */
+  readonly methodNotFoundStatus: number;
   /** The result of `method` as this era writes it. */
   writeResult(method: string, result: unknown, serverMeta: Readonly<Record<string, unknown>>): unknown;
   /** The JSON-RPC error of a request as this era writes it. */
@@ -61,7 +64,7 @@ export const HANDSHAKE_ERA: Era = {
   versions: ALL_PROTOCOL_VERSIONS.filter((version) => !isStatelessEraVersion(version)),
   removedMethods: new Set(),
   ownMethods: new Set(['logging/setLevel']),
-  statusOf: () => 200,
+  methodNotFoundStatus: 200,
   writeResult: (_method, result) => result,
   writeError: (_params, error) => error,
 };
@@ -96,7 +99,7 @@ export const STATELESS_ERA: Era = {
     'resources/unsubscribe',
   ]),
   ownMethods: new Set(['server/discover']),
-  statusOf: (rpcCode) => (rpcCode === -32601 ? 404 : 200),
+  methodNotFoundStatus: 404,
   writeResult(method, result, serverMeta) {
     const written: Record<string, unknown> = { ...(result as Record<string, unknown>) };
     written.resultType ??= 'complete';
