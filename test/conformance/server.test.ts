@@ -76,14 +76,39 @@ describe('MCP conformance: server scenarios against Gatehouse (development mode)
   }, 300_000);
 });
 
-// MCP 2026-07-28 (the stateless revision) on the same /mcp: `server --requirements 2026-07-28` of the
-// 0.2.0 line runs exactly the scenarios that revision requires, at its wire. The scenarios written
-// for the suite's fixture server are listed under `server-2026-07-28` in expected-failures.yml;
-// every other scored scenario passes. Run with authentication off, and on: the suite sends no
-// token, so a proxy in front of Gatehouse adds one (and passes Host and Origin through untouched,
-// for the DNS-rebinding scenario).
-describe('MCP conformance: --requirements 2026-07-28 against Gatehouse', () => {
-  const REQUIREMENTS = ['--requirements', '2026-07-28'] as const;
+// Both protocol eras on the same /mcp, as each revision requires: `server --requirements <revision>`
+// of the 0.2.0 line runs exactly the scenarios that revision requires, at its wire (2026-07-28:
+// stateless, a `_meta` envelope on every request; 2025-11-25: initialize and sessions). Scenarios
+// written for the suite's fixture server are listed in expected-failures.yml (2026-07-28 under
+// `server-2026-07-28`; 2025-11-25 fails exactly the 0.1.16 list, `server`); every other scored
+// scenario passes. Run with authentication off, and on: the suite sends no token, so a proxy in
+// front of Gatehouse adds one (and passes Host and Origin through untouched, for the DNS-rebinding
+// scenario).
+describe.each([
+  {
+    revision: '2026-07-28',
+    baseline: 'server-2026-07-28',
+    mustRun: [
+      'server-stateless',
+      'tools-list',
+      'caching',
+      'http-header-validation',
+      'sep-2164-resource-not-found',
+    ],
+  },
+  {
+    revision: '2025-11-25',
+    baseline: 'server',
+    mustRun: [
+      'server-initialize',
+      'ping',
+      'tools-list',
+      'server-session-lifecycle',
+      'dns-rebinding-protection',
+    ],
+  },
+])('MCP conformance: --requirements $revision against Gatehouse', ({ revision, baseline, mustRun }) => {
+  const REQUIREMENTS = ['--requirements', revision] as const;
   let scored: string[];
   beforeAll(async () => {
     scored = await listServerScenarios(CONFORMANCE.requirements, REQUIREMENTS);
@@ -91,8 +116,8 @@ describe('MCP conformance: --requirements 2026-07-28 against Gatehouse', () => {
 
   async function expectConformant(url: string) {
     const { checks, report } = await runServerSuite(CONFORMANCE.requirements, url, REQUIREMENTS);
-    const expected = expectedFailures('server-2026-07-28');
-    expect(scored.length, report).toBeGreaterThan(30);
+    const expected = expectedFailures(baseline);
+    expect(scored.length, report).toBeGreaterThan(25);
     // Every scored scenario ran, and every expected failure names one of them.
     expect(
       scored.filter((scenario) => !checks.has(scenario)),
@@ -104,7 +129,7 @@ describe('MCP conformance: --requirements 2026-07-28 against Gatehouse', () => {
       unexpectedFailures: [],
       staleEntries: [],
     });
-    // server-stateless fails only for want of the fixture's diagnostic tools.
+    // server-stateless (2026-07-28) fails only for want of the fixture's diagnostic tools.
     const stateless = (checks.get('server-stateless') ?? []).filter(
       (check) => check.status === 'FAILURE' || check.status === 'WARNING',
     );
@@ -112,18 +137,13 @@ describe('MCP conformance: --requirements 2026-07-28 against Gatehouse', () => {
       stateless.filter((check) => !check.errorMessage?.startsWith('Not testable')),
       report,
     ).toEqual([]);
-    for (const scenario of [
-      'tools-list',
-      'caching',
-      'http-header-validation',
-      'sep-2164-resource-not-found',
-    ]) {
+    for (const scenario of mustRun) {
       expect(checks.get(scenario)?.length, `${scenario} did not run\n${report}`).toBeGreaterThan(0);
     }
   }
 
   it('with authentication off (development mode)', async () => {
-    const dataDir = mkdtempSync(path.join(tmpdir(), 'gatehouse-conformance-2026-'));
+    const dataDir = mkdtempSync(path.join(tmpdir(), 'gatehouse-conformance-eras-'));
     const config = loadConfig({ env: { PORT: '0', GATEHOUSE_DATA_DIR: dataDir, LOG_LEVEL: 'silent' } });
     const gatehouse = await startGatehouse(config, { logger: createLogger(config) });
     try {
@@ -142,7 +162,7 @@ describe('MCP conformance: --requirements 2026-07-28 against Gatehouse', () => {
       // Without the proxy, the suite is refused: the token is what lets it in.
       const refused = await fetch(f.mcpUrl, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', 'mcp-protocol-version': '2026-07-28' },
+        headers: { 'content-type': 'application/json', 'mcp-protocol-version': revision },
         body: '{}',
       });
       expect(refused.status).toBe(401);
