@@ -11,10 +11,10 @@ import { CONFORMANCE, serverScenarioResults } from './conformance-cli.js';
 // Gatehouse at /mcp/fixture, in the same test; through Gatehouse they must pass exactly what they
 // pass directly, in each protocol era.
 //
-// Sampling, elicitation, log messages and resource subscriptions travel both ways through the
-// gateway, so nothing differs. Should a scenario ever differ for a reason that cannot be fixed,
-// it goes here with the reason, and is asserted to still differ.
-// 2026-07-28 callers through the gateway: multi-round-trip input is not relayed yet.
+// For handshake-era callers, sampling, elicitation, log messages and resource subscriptions travel
+// both ways through the gateway, so nothing differs. Should a scenario differ, it goes here with
+// the reason, and is asserted to still differ: for 2026-07-28 callers, multi-round-trip input is
+// not relayed yet.
 const INPUT_REQUIRED =
   "a 2026-07-28 upstream's InputRequiredResult rounds are answered by the gateway's own upstream client through the caller's relay, which a 2026-07-28 caller (no session, no server-to-client requests) does not have; passing the rounds to the caller as its own InputRequiredResult is not built yet";
 const NOT_RELAYED_YET: Record<string, string> = {
