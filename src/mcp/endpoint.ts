@@ -4,14 +4,7 @@ import { GatehouseError, isGatehouseError } from '../errors/index.js';
 import { type Relay, UpstreamRpcError } from '../gateway/upstream/connection.js';
 import type { Caller } from '../identity/caller.js';
 import type { McpDispatcher, RequestContext } from './dispatcher.js';
-import {
-  admitStateless,
-  discoverResult,
-  type Era,
-  headerNamesStatelessEra,
-  META_KEYS,
-  selectEra,
-} from './era.js';
+import { admitStateless, discoverResult, type Era, META_KEYS, selectEra, selectEraByHeader } from './era.js';
 import {
   classifyMessage,
   failure,
@@ -493,7 +486,7 @@ export async function mcpEndpoint(app: FastifyInstance, options: McpEndpointOpti
   async function handleGet(request: FastifyRequest, reply: FastifyReply) {
     const caller = await options.resolveCaller(request);
     options.select?.(request);
-    if (headerNamesStatelessEra(request.headers['mcp-protocol-version']))
+    if (!selectEraByHeader(request.headers['mcp-protocol-version']).streams)
       throw noStreamsInStatelessEra(reply);
     if (!acceptedFormats(request.headers.accept).sse) {
       throw new GatehouseError(
@@ -527,7 +520,7 @@ export async function mcpEndpoint(app: FastifyInstance, options: McpEndpointOpti
 
   async function handleDelete(request: FastifyRequest, reply: FastifyReply) {
     const caller = await options.resolveCaller(request);
-    if (headerNamesStatelessEra(request.headers['mcp-protocol-version']))
+    if (!selectEraByHeader(request.headers['mcp-protocol-version']).streams)
       throw noStreamsInStatelessEra(reply);
     if (options.sessionMode === 'stateless') {
       reply.header('allow', 'POST');
@@ -581,7 +574,7 @@ function headerString(value: string | string[] | undefined): string | undefined 
  * body is read again only on this error path.
  */
 function statelessIdOf(request: FastifyRequest): JsonRpcId | null {
-  if (!headerNamesStatelessEra(request.headers['mcp-protocol-version'])) return null;
+  if (selectEraByHeader(request.headers['mcp-protocol-version']).sessions) return null;
   if (typeof request.body !== 'string') return null;
   try {
     const id = (JSON.parse(request.body) as { id?: unknown } | null)?.id;

@@ -134,9 +134,11 @@ export function selectEra(versionHeader: string | string[] | undefined, body: un
   return claimsEnvelope(body) ? STATELESS_ERA : HANDSHAKE_ERA;
 }
 
-/** Whether the request headers alone name the stateless era (GET and DELETE have no body). */
-export function headerNamesStatelessEra(versionHeader: string | string[] | undefined): boolean {
-  return typeof versionHeader === 'string' && isStatelessEraVersion(versionHeader);
+/** The era of a request without a body (GET, DELETE): the header alone says. */
+export function selectEraByHeader(versionHeader: string | string[] | undefined): Era {
+  return typeof versionHeader === 'string' && isStatelessEraVersion(versionHeader)
+    ? STATELESS_ERA
+    : HANDSHAKE_ERA;
 }
 
 function claimsEnvelope(message: unknown): boolean {
