@@ -2,7 +2,9 @@
 // Servers: a bare node:http floor, the MCP SDK's per-request-server pattern, Gatehouse with
 // authentication off, and Gatehouse verifying an Entra access token (from the development
 // emulator) on every request. Every server runs pinned to one core; autocannon runs on the other.
-// Every server gets the same request, Authorization header included.
+// Every server gets the same request, Authorization header included. Gatehouse also gets the same
+// call in the stateless 2026-07-28 form (`_meta` envelope, Mcp-Method/Mcp-Name headers), measured
+// in the same run as the 2025-11-25 form.
 // Usage: node bench/tools-call/run.mjs [--duration 10] [--write]
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -38,18 +40,50 @@ const body = JSON.stringify({
   params: { name: 'calculate_sum', arguments: { numbers: [1, 2, 3] } },
 });
 
+// The same call as a 2026-07-28 client sends it: no session, everything in the request itself.
+const body2026 = JSON.stringify({
+  jsonrpc: '2.0',
+  id: 1,
+  method: 'tools/call',
+  params: {
+    name: 'calculate_sum',
+    arguments: { numbers: [1, 2, 3] },
+    _meta: {
+      'io.modelcontextprotocol/protocolVersion': '2026-07-28',
+      'io.modelcontextprotocol/clientInfo': { name: 'autocannon', version: '1' },
+      'io.modelcontextprotocol/clientCapabilities': {},
+    },
+  },
+});
+const headers2026 = {
+  ...headers,
+  'mcp-protocol-version': '2026-07-28',
+  'mcp-method': 'tools/call',
+  'mcp-name': 'calculate_sum',
+};
+const KINDS = {
+  '2025-11-25': { body, headers },
+  '2026-07-28': { body: body2026, headers: headers2026 },
+};
+
 const dataDir = mkdtempSync(path.join(tmpdir(), 'gatehouse-bench-'));
 const servers = [
-  { name: 'bare node:http', script: path.join(root, 'bench/servers/bare.mjs') },
-  { name: 'MCP SDK, new server per request', script: path.join(root, 'bench/servers/sdk-per-request.mjs') },
+  { name: 'bare node:http', script: path.join(root, 'bench/servers/bare.mjs'), kinds: ['2025-11-25'] },
+  {
+    name: 'MCP SDK, new server per request',
+    script: path.join(root, 'bench/servers/sdk-per-request.mjs'),
+    kinds: ['2025-11-25'],
+  },
   {
     name: 'Gatehouse (auth off)',
+    kinds: ['2025-11-25', '2026-07-28'],
     script: path.join(root, 'dist/src/cli/main.js'),
     args: ['serve'],
     env: { GATEHOUSE_DATA_DIR: dataDir, LOG_LEVEL: 'warn', LOG_FORMAT: 'json', MCP_ENABLE_AUTH: 'false' },
   },
   {
     name: 'Gatehouse (auth on, Entra token)',
+    kinds: ['2025-11-25', '2026-07-28'],
     script: path.join(root, 'dist/src/cli/main.js'),
     args: ['serve'],
     env: {
@@ -63,35 +97,42 @@ const servers = [
   },
 ];
 
-async function check(server) {
-  const response = await fetch(`${server.url}/mcp`, { method: 'POST', headers, body });
+async function check(server, kind) {
+  const response = await fetch(`${server.url}/mcp`, { method: 'POST', ...KINDS[kind] });
   const json = await response.json();
   if (json.result?.structuredContent?.sum !== 6)
-    throw new Error(`${server.name} answered ${JSON.stringify(json)}`);
+    throw new Error(`${server.name} (${kind}) answered ${JSON.stringify(json)}`);
+  // A 2026-07-28 answer opens no session.
+  if (kind === '2026-07-28' && response.headers.get('mcp-session-id') !== null)
+    throw new Error(`${server.name} opened a session for a 2026-07-28 request`);
 }
 
 const results = [];
 for (const spec of servers) {
   const server = await startServer(spec);
   try {
-    await check(server);
-    for (const connections of concurrencies) {
-      await load({ url: `${server.url}/mcp`, body, headers, connections, duration: warmup });
-      const cpuBefore = cpuMicros(server.pid);
-      const result = await load({ url: `${server.url}/mcp`, body, headers, connections, duration });
-      const cpu = cpuMicros(server.pid) - cpuBefore;
-      if (result.non2xx > 0 || result.errors > 0)
-        throw new Error(`${spec.name}: ${result.non2xx} non-2xx, ${result.errors} errors`);
-      results.push({
-        server: spec.name,
-        connections,
-        rps: round(result.requests.average),
-        p50: result.latency.p50,
-        p99: result.latency.p99,
-        cpuMicrosPerRequest: round(cpu / result.requests.total),
-        requests: result.requests.total,
-      });
-      console.error(`${spec.name} c=${connections}: ${round(result.requests.average)} req/s`);
+    for (const kind of spec.kinds) {
+      await check(server, kind);
+      const request = { url: `${server.url}/mcp`, ...KINDS[kind] };
+      for (const connections of concurrencies) {
+        await load({ ...request, connections, duration: warmup });
+        const cpuBefore = cpuMicros(server.pid);
+        const result = await load({ ...request, connections, duration });
+        const cpu = cpuMicros(server.pid) - cpuBefore;
+        if (result.non2xx > 0 || result.errors > 0)
+          throw new Error(`${spec.name} (${kind}): ${result.non2xx} non-2xx, ${result.errors} errors`);
+        results.push({
+          server: spec.name,
+          request: kind,
+          connections,
+          rps: round(result.requests.average),
+          p50: result.latency.p50,
+          p99: result.latency.p99,
+          cpuMicrosPerRequest: round(cpu / result.requests.total),
+          requests: result.requests.total,
+        });
+        console.error(`${spec.name} ${kind} c=${connections}: ${round(result.requests.average)} req/s`);
+      }
     }
   } finally {
     await server.stop();
@@ -101,17 +142,18 @@ await entra.stop();
 rmSync(dataDir, { recursive: true, force: true });
 rmSync(`${dataDir}-auth`, { recursive: true, force: true });
 
-const byKey = (name, c) => results.find((r) => r.server === name && r.connections === c);
+const byKey = (name, c, kind = '2025-11-25') =>
+  results.find((r) => r.server === name && r.connections === c && r.request === kind);
 const lines = [
-  '| server | connections | req/s | × bare | × SDK per-request | × Gatehouse auth off | p50 ms | p99 ms | server CPU µs/req |',
-  '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+  '| server | request | connections | req/s | × bare | × SDK per-request | × Gatehouse auth off | p50 ms | p99 ms | server CPU µs/req |',
+  '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
 ];
 for (const r of results) {
   const bare = byKey(servers[0].name, r.connections).rps;
   const sdk = byKey(servers[1].name, r.connections).rps;
   const authOff = byKey(servers[2].name, r.connections).rps;
   lines.push(
-    `| ${r.server} | ${r.connections} | ${r.rps} | ${round(r.rps / bare, 2)} | ${round(r.rps / sdk, 1)} | ${round(r.rps / authOff, 2)} | ${r.p50} | ${r.p99} | ${r.cpuMicrosPerRequest} |`,
+    `| ${r.server} | ${r.request} | ${r.connections} | ${r.rps} | ${round(r.rps / bare, 2)} | ${round(r.rps / sdk, 1)} | ${round(r.rps / authOff, 2)} | ${r.p50} | ${r.p99} | ${r.cpuMicrosPerRequest} |`,
   );
 }
 const table = lines.join('\n');
@@ -128,10 +170,13 @@ const summary = concurrencies
     const sdk = byKey(servers[1].name, c);
     const off = byKey(servers[2].name, c);
     const on = byKey(servers[3].name, c);
+    const on2026 = byKey(servers[3].name, c, '2026-07-28');
     return (
       `- c=${c}: Gatehouse with auth serves ${round(on.rps / sdk.rps, 1)}× the SDK per-request pattern's throughput ` +
       `(${round(on.rps / bare.rps, 2)}× bare); verifying the token changes throughput by ${round((on.rps / off.rps - 1) * 100)} % ` +
-      `and CPU per request by ${round(on.cpuMicrosPerRequest - off.cpuMicrosPerRequest)} µs (${off.cpuMicrosPerRequest} → ${on.cpuMicrosPerRequest} µs; bare ${bare.cpuMicrosPerRequest} µs, SDK ${sdk.cpuMicrosPerRequest} µs).`
+      `and CPU per request by ${round(on.cpuMicrosPerRequest - off.cpuMicrosPerRequest)} µs (${off.cpuMicrosPerRequest} → ${on.cpuMicrosPerRequest} µs; bare ${bare.cpuMicrosPerRequest} µs, SDK ${sdk.cpuMicrosPerRequest} µs). ` +
+      `The 2026-07-28 form of the call runs at ${round(on2026.rps / on.rps, 2)}× the 2025-11-25 form's throughput ` +
+      `(${on.cpuMicrosPerRequest} → ${on2026.cpuMicrosPerRequest} µs CPU per request).`
     );
   })
   .join('\n');

@@ -122,6 +122,35 @@ export const ERROR_CATALOGUE = {
     summary:
       'The user already holds MCP_SSE_MAX_STREAMS_PER_USER open legacy SSE streams on this instance; close one or use Streamable HTTP.',
   },
+  GH_MCP_HEADER_MISMATCH: {
+    status: 400,
+    rpc: -32020,
+    summary:
+      'MCP 2026-07-28: the MCP-Protocol-Version, Mcp-Method or Mcp-Name header is missing or disagrees with the body; the message names which.',
+  },
+  GH_MCP_ENVELOPE_INVALID: {
+    status: 400,
+    rpc: -32602,
+    summary:
+      'MCP 2026-07-28: params._meta lacks io.modelcontextprotocol/protocolVersion or io.modelcontextprotocol/clientCapabilities, or one of its reserved keys is malformed.',
+  },
+  GH_MCP_REVISION_UNSUPPORTED: {
+    status: 400,
+    rpc: -32022,
+    summary:
+      'The request names a protocol revision Gatehouse does not serve; error.data.supported lists those it does.',
+  },
+  GH_MCP_BATCH_UNSUPPORTED: {
+    status: 400,
+    rpc: -32600,
+    summary: 'A JSON-RPC batch carries a 2026-07-28 request; that revision takes one message per POST.',
+  },
+  GH_MCP_STATELESS_METHOD_NOT_ALLOWED: {
+    status: 405,
+    rpc: -32000,
+    summary:
+      'GET or DELETE with MCP-Protocol-Version 2026-07-28: that revision keeps no sessions or listening streams; send requests with POST.',
+  },
   GH_AUTH_MISSING_TOKEN: {
     status: 401,
     rpc: -32001,

@@ -8,17 +8,20 @@ export class GatehouseError extends Error {
   readonly code: ErrorCode;
   readonly status: number;
   readonly detail: Record<string, unknown> | undefined;
+  /** Members the wire error carries beside its code (JSON-RPC `error.data`), where a spec defines some. */
+  readonly data: Record<string, unknown> | undefined;
 
   constructor(
     code: ErrorCode,
     message: string,
-    options?: { detail?: Record<string, unknown>; cause?: unknown },
+    options?: { detail?: Record<string, unknown>; data?: Record<string, unknown>; cause?: unknown },
   ) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'GatehouseError';
     this.code = code;
     this.status = ERROR_CATALOGUE[code].status;
     this.detail = options?.detail;
+    this.data = options?.data;
   }
 }
 

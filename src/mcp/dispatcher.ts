@@ -118,6 +118,26 @@ export class McpDispatcher {
     }
   }
 
+  /** Whether a handler exists for the method (which methods an era keeps is the era's business). */
+  serves(method: string): boolean {
+    return this.#handlers.has(method);
+  }
+
+  /** The methods served, for a method-not-found message. */
+  methods(): string[] {
+    return [...this.#handlers.keys()];
+  }
+
+  /** What the server is (capabilities, identity, instructions): initialize's answer without a version. */
+  describe(): {
+    capabilities: Record<string, unknown>;
+    serverInfo: Record<string, unknown>;
+    instructions: string;
+  } {
+    const { capabilities, serverInfo, instructions } = this.initialize({});
+    return { capabilities, serverInfo, instructions };
+  }
+
   /** Whether the request is relayed to an upstream (so the upstream may send the client messages meanwhile). */
   forwards(message: JsonRpcRequest): boolean {
     if (this.gateway === undefined) return false;

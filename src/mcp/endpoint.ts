@@ -4,6 +4,7 @@ import { GatehouseError, isGatehouseError } from '../errors/index.js';
 import { type Relay, UpstreamRpcError } from '../gateway/upstream/connection.js';
 import type { Caller } from '../identity/caller.js';
 import type { McpDispatcher, RequestContext } from './dispatcher.js';
+import { admitStateless, discoverResult, type Era, META_KEYS, selectEra, selectEraByHeader } from './era.js';
 import {
   classifyMessage,
   failure,
@@ -87,7 +88,7 @@ export async function mcpEndpoint(app: FastifyInstance, options: McpEndpointOpti
     return reply
       .code(known.status)
       .type('application/json')
-      .send(JSON.stringify(failure(null, known)));
+      .send(JSON.stringify(failure(statelessIdOf(request), known)));
   });
   app.addHook('onRequest', async (request, reply) => {
     reply.headers(MCP_RESPONSE_HEADERS);
@@ -141,6 +142,8 @@ export async function mcpEndpoint(app: FastifyInstance, options: McpEndpointOpti
         `Parse error: the body is not valid JSON (${(error as Error).message}).`,
       );
     }
+    const era = selectEra(request.headers['mcp-protocol-version'], body);
+    if (!era.sessions) return handleStatelessPost(request, reply, caller, accepts, body, era);
     const { dispatcher, access } = options.select?.(request) ?? options;
     const session = await sessionOf(request, caller);
     const messages = Array.isArray(body) ? body : [body];
@@ -238,6 +241,113 @@ export async function mcpEndpoint(app: FastifyInstance, options: McpEndpointOpti
     return reply;
   }
 
+  /**
+   * A POST of the stateless era (2026-07-28): one request, no session (an Mcp-Session-Id sent is
+   * ignored), everything the request needs in its own `_meta`. What differs from the handshake
+   * era is said by the era object; this only moves bytes.
+   */
+  async function handleStatelessPost(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    caller: Caller,
+    accepts: { json: boolean; sse: boolean },
+    body: unknown,
+    era: Era,
+  ) {
+    const read = admitStateless(
+      {
+        version: headerString(request.headers['mcp-protocol-version']),
+        method: headerString(request.headers['mcp-method']),
+        name: headerString(request.headers['mcp-name']),
+      },
+      body,
+    );
+    if ('rejected' in read) {
+      const { id, error } = read.rejected;
+      request.log.debug({ code: error.code }, error.message);
+      return reply
+        .code(error.status)
+        .type('application/json')
+        .send(JSON.stringify(failure(id, error)));
+    }
+    const admitted = read.admitted;
+    if (admitted.kind === 'notification') return reply.code(202).send();
+    const message = admitted.message as JsonRpcRequest;
+    if (admitted.traceparent !== undefined)
+      request.log = request.log.child({ traceparent: admitted.traceparent });
+    const { dispatcher, access } = options.select?.(request) ?? options;
+    access.checkScopes(caller, message.method, message.params, request.id);
+
+    const serverMeta = serverMetaOf(dispatcher);
+    if (era.ownMethods.has(message.method)) {
+      const result = era.writeResult(
+        message.method,
+        discoverResult(dispatcher.describe(), (method) => dispatcher.serves(method)),
+        serverMeta,
+      );
+      return reply.type('application/json').send(JSON.stringify(success(message.id, result)));
+    }
+    if (era.removedMethods.has(message.method) || !dispatcher.serves(message.method)) {
+      const served = [
+        ...era.ownMethods,
+        ...dispatcher.methods().filter((method) => !era.removedMethods.has(method)),
+      ];
+      const error = new GatehouseError(
+        'GH_MCP_METHOD_NOT_FOUND',
+        `Method not found: '${message.method}' is not a method of MCP ${era.versions.join(', ')}. Gatehouse serves ${served.join(', ')}.`,
+      );
+      return reply
+        .code(era.methodNotFoundStatus)
+        .type('application/json')
+        .send(JSON.stringify(failure(message.id, error)));
+    }
+
+    const written = (response: JsonRpcResponse): JsonRpcResponse =>
+      'result' in response
+        ? success(response.id, era.writeResult(message.method, response.result, serverMeta))
+        : { ...response, error: era.writeError(message.params, response.error) };
+    const useSse =
+      accepts.sse && (options.responseMode === 'sse' || !accepts.json || hasProgressToken(message));
+    if (!useSse) {
+      // Log messages from an upstream can only travel on a stream: the answer turns into one when
+      // the first comes, and stays plain JSON otherwise.
+      let opened: SseStream | undefined;
+      const lazy =
+        accepts.sse && admitted.logLevel !== undefined && dispatcher.forwards(message)
+          ? (sent: unknown) => {
+              if (opened === undefined) {
+                opened = new SseStream();
+                reply.headers(SSE_HEADERS).send(opened.body);
+              }
+              opened.send(sent);
+            }
+          : undefined;
+      const response = written(
+        await run(dispatcher, message, caller, undefined, lazy, request.id, admitted.logLevel),
+      );
+      if (opened !== undefined) {
+        opened.send(response);
+        opened.end();
+        return reply;
+      }
+      return reply.type('application/json').send(JSON.stringify(response));
+    }
+    const stream = new SseStream();
+    reply.headers(SSE_HEADERS).send(stream.body);
+    const toClient = (sent: unknown) => stream.send(sent);
+    run(dispatcher, message, caller, undefined, toClient, request.id, admitted.logLevel).then(
+      (response) => {
+        stream.send(written(response));
+        stream.end();
+      },
+      (error: unknown) => {
+        request.log.error({ err: error }, 'MCP stream failed');
+        stream.end();
+      },
+    );
+    return reply;
+  }
+
   async function run(
     dispatcher: McpDispatcher,
     message: JsonRpcRequest,
@@ -246,6 +356,8 @@ export async function mcpEndpoint(app: FastifyInstance, options: McpEndpointOpti
     /** Sends a message to the client ahead of the response (on the response stream); absent for plain JSON. */
     toClient: ((message: unknown) => void) | undefined,
     requestId: string,
+    /** The level for log messages: the session's, or (stateless) the request's own. */
+    logLevel: string | undefined = session?.logLevel,
   ) {
     // Most tools never look at the signal: the controller is created only when one does, or when
     // the client cancels the request.
@@ -263,8 +375,8 @@ export async function mcpEndpoint(app: FastifyInstance, options: McpEndpointOpti
       caller,
       requestId,
       sessionId: session?.id,
-      logLevel: session?.logLevel,
-      relay: toClient === undefined ? undefined : relayTo(toClient, caller, session),
+      logLevel,
+      relay: toClient === undefined ? undefined : relayTo(toClient, caller, session, logLevel),
       get signal() {
         return lazyController().signal;
       },
@@ -292,11 +404,15 @@ export async function mcpEndpoint(app: FastifyInstance, options: McpEndpointOpti
   }
 
   /** The client's side of relayed exchanges: requests it must answer, notifications it may want. */
-  function relayTo(send: (message: unknown) => void, caller: Caller, session: McpSession | undefined): Relay {
+  function relayTo(
+    send: (message: unknown) => void,
+    caller: Caller,
+    session: McpSession | undefined,
+    wanted: string | undefined,
+  ): Relay {
     return {
       notify(method, params) {
         if (method === 'notifications/message') {
-          const wanted = session?.logLevel;
           if (wanted === undefined || LOG_LEVELS.indexOf(String(params?.level)) < LOG_LEVELS.indexOf(wanted))
             return;
         }
@@ -377,6 +493,8 @@ export async function mcpEndpoint(app: FastifyInstance, options: McpEndpointOpti
   async function handleGet(request: FastifyRequest, reply: FastifyReply) {
     const caller = await options.resolveCaller(request);
     options.select?.(request);
+    if (!selectEraByHeader(request.headers['mcp-protocol-version']).streams)
+      throw noStreamsInStatelessEra(reply);
     if (!acceptedFormats(request.headers.accept).sse) {
       throw new GatehouseError(
         'GH_MCP_NOT_ACCEPTABLE',
@@ -414,6 +532,8 @@ export async function mcpEndpoint(app: FastifyInstance, options: McpEndpointOpti
 
   async function handleDelete(request: FastifyRequest, reply: FastifyReply) {
     const caller = await options.resolveCaller(request);
+    if (!selectEraByHeader(request.headers['mcp-protocol-version']).streams)
+      throw noStreamsInStatelessEra(reply);
     if (options.sessionMode === 'stateless') {
       reply.header('allow', 'POST');
       throw new GatehouseError(
@@ -443,6 +563,45 @@ export async function mcpEndpoint(app: FastifyInstance, options: McpEndpointOpti
     if (session === undefined) throw sessionNotFound();
     return session;
   }
+}
+
+/** What every stateless-era result says about the server (`_meta` serverInfo), built once per dispatcher. */
+const serverMetas = new WeakMap<McpDispatcher, Readonly<Record<string, unknown>>>();
+
+function serverMetaOf(dispatcher: McpDispatcher): Readonly<Record<string, unknown>> {
+  let meta = serverMetas.get(dispatcher);
+  if (meta === undefined) {
+    meta = Object.freeze({ [META_KEYS.serverInfo]: dispatcher.describe().serverInfo });
+    serverMetas.set(dispatcher, meta);
+  }
+  return meta;
+}
+
+function headerString(value: string | string[] | undefined): string | undefined {
+  return typeof value === 'string' ? value : undefined;
+}
+
+/**
+ * The id of the request an error answers, for stateless-era requests (whose errors keep it): the
+ * body is read again only on this error path.
+ */
+function statelessIdOf(request: FastifyRequest): JsonRpcId | null {
+  if (selectEraByHeader(request.headers['mcp-protocol-version']).sessions) return null;
+  if (typeof request.body !== 'string') return null;
+  try {
+    const id = (JSON.parse(request.body) as { id?: unknown } | null)?.id;
+    return typeof id === 'string' || (typeof id === 'number' && Number.isInteger(id)) ? id : null;
+  } catch {
+    return null;
+  }
+}
+
+function noStreamsInStatelessEra(reply: FastifyReply): GatehouseError {
+  reply.header('allow', 'POST');
+  return new GatehouseError(
+    'GH_MCP_STATELESS_METHOD_NOT_ALLOWED',
+    'MCP 2026-07-28 keeps no sessions and no listening streams: send each request with POST (or use a 2025 version with initialize for GET streams).',
+  );
 }
 
 function sessionNotFound(): GatehouseError {

@@ -93,6 +93,10 @@ export function failure(id: JsonRpcId | null, error: GatehouseError): JsonRpcFai
   return {
     jsonrpc: '2.0',
     id,
-    error: { code: entry.rpc ?? -32603, message: error.message, data: { code: error.code } },
+    error: {
+      code: entry.rpc ?? -32603,
+      message: error.message,
+      data: error.data === undefined ? { code: error.code } : { ...error.data, code: error.code },
+    },
   };
 }

@@ -1,7 +1,11 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { isLoopbackHost } from '../config/index.js';
 import { GatehouseError } from '../errors/index.js';
-import { isSupportedProtocolVersion, SUPPORTED_PROTOCOL_VERSIONS } from './protocol.js';
+import {
+  isStatelessEraVersion,
+  isSupportedProtocolVersion,
+  SUPPORTED_PROTOCOL_VERSIONS,
+} from './protocol.js';
 
 const LOOPBACK_ORIGIN = /^https?:\/\/(localhost|127(?:\.\d{1,3}){3}|\[::1\])(:\d{1,5})?$/i;
 const LOOPBACK_HOST = /^(localhost|127(?:\.\d{1,3}){3}|\[::1\])(:\d{1,5})?$/i;
@@ -67,7 +71,13 @@ export function createTransportPolicy(options: {
         );
       }
       const version = headers['mcp-protocol-version'];
-      if (version !== undefined && !isSupportedProtocolVersion(version as string)) {
+      // A version of the stateless era or later is that era's to answer (src/mcp/era.ts): it needs
+      // the body to echo the request id and to compare the header with params._meta.
+      if (
+        version !== undefined &&
+        !isSupportedProtocolVersion(version as string) &&
+        !isStatelessEraVersion(version as string)
+      ) {
         throw new GatehouseError(
           'GH_MCP_PROTOCOL_VERSION_UNSUPPORTED',
           `MCP-Protocol-Version '${String(version)}' is not supported: use one of ${SUPPORTED_PROTOCOL_VERSIONS.join(', ')}.`,

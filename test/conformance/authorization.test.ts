@@ -49,103 +49,115 @@ describe('MCP conformance: authorization-server scenarios against Gatehouse', ()
     if (work) rmSync(work, { recursive: true, force: true });
   });
 
-  it('passes every scenario except the expected failures, and fails all of those', async () => {
-    const issuer = f.config.server.baseUrl;
-    const port = await freePort();
-    const redirectUri = `http://127.0.0.1:${port}/callback`;
-    // The scenario needs a client registered for its callback: registered the way MCP clients do (RFC 7591).
-    const registration = await fetch(`${issuer}/register`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({
-        client_name: 'MCP conformance suite',
-        redirect_uris: [redirectUri],
-        grant_types: ['authorization_code', 'refresh_token'],
-        response_types: ['code'],
-        token_endpoint_auth_method: 'none',
-      }),
-    });
-    expect(registration.status).toBe(201);
-    const { client_id: clientId } = (await registration.json()) as { client_id: string };
+  // Run as is, and filtered to what MCP 2026-07-28 requires of an authorization server.
+  it.each([
+    ['every revision', []],
+    ['--spec-version 2026-07-28', ['--spec-version', '2026-07-28']],
+  ] as const)(
+    '%s: passes every scenario except the expected failures, and fails all of those',
+    async (label, extraArgs) => {
+      const issuer = f.config.server.baseUrl;
+      const port = await freePort();
+      const redirectUri = `http://127.0.0.1:${port}/callback`;
+      // The scenario needs a client registered for its callback: registered the way MCP clients do (RFC 7591).
+      const registration = await fetch(`${issuer}/register`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({
+          client_name: 'MCP conformance suite',
+          redirect_uris: [redirectUri],
+          grant_types: ['authorization_code', 'refresh_token'],
+          response_types: ['code'],
+          token_endpoint_auth_method: 'none',
+        }),
+      });
+      expect(registration.status).toBe(201);
+      const { client_id: clientId } = (await registration.json()) as { client_id: string };
 
-    const outputDir = path.join(work, 'results');
-    const browserLog = path.join(work, 'browser.jsonl');
-    const browsers: BrowserRun[] = [];
-    const run = await runConformance(
-      CONFORMANCE.authorization,
-      [
-        'authorization',
-        '--url',
-        issuer,
-        '--client-id',
-        clientId,
-        '--resource',
-        f.mcpUrl,
-        '-p',
-        String(port),
-        '-o',
-        outputDir,
-      ],
-      (line, cli) => {
-        if (!line.startsWith(`${issuer}/authorize?`)) return;
-        const browser = openBrowser(line, browserLog);
-        browsers.push(browser);
-        // A browser that gave up never reaches the callback: stop the CLI instead of letting it wait.
-        void browser.done.then(({ code }) => {
-          if (code !== 0) cli.kill();
-        });
-      },
-    );
-    const report = `conformance exited ${run.code}\n${summary(run.stdout)}\n${run.stderr.slice(-2000)}`;
-    const results = readChecks(outputDir, 'authorization-server-');
+      const runName = label.replace(/[^a-z0-9]+/gi, '-');
+      const outputDir = path.join(work, `results-${runName}`);
+      const browserLog = path.join(work, `browser-${runName}.jsonl`);
+      const browsers: BrowserRun[] = [];
+      const run = await runConformance(
+        CONFORMANCE.authorization,
+        [
+          'authorization',
+          '--url',
+          issuer,
+          '--client-id',
+          clientId,
+          '--resource',
+          f.mcpUrl,
+          '-p',
+          String(port),
+          '-o',
+          outputDir,
+          ...extraArgs,
+        ],
+        (line, cli) => {
+          if (!line.startsWith(`${issuer}/authorize?`)) return;
+          const browser = openBrowser(line, browserLog);
+          browsers.push(browser);
+          // A browser that gave up never reaches the callback: stop the CLI instead of letting it wait.
+          void browser.done.then(({ code }) => {
+            if (code !== 0) cli.kill();
+          });
+        },
+      );
+      const report = `conformance exited ${run.code}\n${summary(run.stdout)}\n${run.stderr.slice(-2000)}`;
+      const results = readChecks(outputDir, 'authorization-server-');
 
-    // Both scenarios ran, and the code-grant scenario really went through the pages: one browser
-    // run that approved on the consent page, signed in at the emulator and reached the callback.
-    expect([...results.keys()].sort(), report).toEqual(
-      ['authorization-code-grant', 'authorization-server-metadata-endpoint'].sort(),
-    );
-    expect(browsers, report).toHaveLength(1);
-    const browser = await browsers[0]!.done;
-    expect(browser.code, browser.stderr).toBe(0);
-    const pages = existsSync(browserLog)
-      ? readFileSync(browserLog, 'utf8')
-          .trim()
-          .split('\n')
-          .map((line) => JSON.parse(line) as { kind: string; url: string; status?: number })
-      : [];
-    expect(pages.find((page) => page.kind === 'consent')?.url).toMatch(new RegExp(`^${issuer}/interaction/`));
-    expect(pages.find((page) => page.kind === 'sign-in')?.url).toContain(
-      `${f.entra.url}/${f.entra.tenantId}/oauth2/v2.0/authorize`,
-    );
-    const callback = pages.find((page) => page.kind === 'callback');
-    expect(callback?.url.startsWith(`${redirectUri}?`)).toBe(true);
-    expect(new URL(callback!.url).searchParams.get('iss')).toBe(issuer);
+      // Both scenarios ran, and the code-grant scenario really went through the pages: one browser
+      // run that approved on the consent page, signed in at the emulator and reached the callback.
+      expect([...results.keys()].sort(), report).toEqual(
+        ['authorization-code-grant', 'authorization-server-metadata-endpoint'].sort(),
+      );
+      expect(browsers, report).toHaveLength(1);
+      const browser = await browsers[0]!.done;
+      expect(browser.code, browser.stderr).toBe(0);
+      const pages = existsSync(browserLog)
+        ? readFileSync(browserLog, 'utf8')
+            .trim()
+            .split('\n')
+            .map((line) => JSON.parse(line) as { kind: string; url: string; status?: number })
+        : [];
+      expect(pages.find((page) => page.kind === 'consent')?.url).toMatch(
+        new RegExp(`^${issuer}/interaction/`),
+      );
+      expect(pages.find((page) => page.kind === 'sign-in')?.url).toContain(
+        `${f.entra.url}/${f.entra.tenantId}/oauth2/v2.0/authorize`,
+      );
+      const callback = pages.find((page) => page.kind === 'callback');
+      expect(callback?.url.startsWith(`${redirectUri}?`)).toBe(true);
+      expect(new URL(callback!.url).searchParams.get('iss')).toBe(issuer);
 
-    const metadata = results.get('authorization-server-metadata-endpoint')!;
-    // Metadata: valid, issuer exactly the URL given, and client ID metadata documents advertised.
-    expect(
-      metadata.map((check) => [check.id, check.status]),
-      report,
-    ).toEqual([
-      ['authorization-server-metadata', 'SUCCESS'],
-      ['authorization-server-metadata-cimd', 'SUCCESS'],
-    ]);
-
-    // The baseline: scenarios listed under `authorization:` in expected-failures.yml must fail (each
-    // names its reason there), every other one must pass with at least one successful check.
-    const expected = expectedFailures('authorization');
-    expect(expected.filter((scenario) => !results.has(scenario))).toEqual([]);
-    expect(compareWithBaseline(results, expected), report).toEqual({
-      unexpectedFailures: [],
-      staleEntries: [],
-    });
-    for (const [scenario, checks] of results) {
-      if (expected.includes(scenario)) continue;
+      const metadata = results.get('authorization-server-metadata-endpoint')!;
+      // Metadata: valid, issuer exactly the URL given, and client ID metadata documents advertised.
       expect(
-        checks.some((check) => check.status === 'SUCCESS'),
-        `${scenario} has no successful check\n${report}`,
-      ).toBe(true);
-    }
-    expect(run.code, report).toBe([...results.values()].some(failed) ? 1 : 0);
-  }, 300_000);
+        metadata.map((check) => [check.id, check.status]),
+        report,
+      ).toEqual([
+        ['authorization-server-metadata', 'SUCCESS'],
+        ['authorization-server-metadata-cimd', 'SUCCESS'],
+      ]);
+
+      // The baseline: scenarios listed under `authorization:` in expected-failures.yml must fail (each
+      // names its reason there), every other one must pass with at least one successful check.
+      const expected = expectedFailures('authorization');
+      expect(expected.filter((scenario) => !results.has(scenario))).toEqual([]);
+      expect(compareWithBaseline(results, expected), report).toEqual({
+        unexpectedFailures: [],
+        staleEntries: [],
+      });
+      for (const [scenario, checks] of results) {
+        if (expected.includes(scenario)) continue;
+        expect(
+          checks.some((check) => check.status === 'SUCCESS'),
+          `${scenario} has no successful check\n${report}`,
+        ).toBe(true);
+      }
+      expect(run.code, report).toBe([...results.values()].some(failed) ? 1 : 0);
+    },
+    300_000,
+  );
 });
