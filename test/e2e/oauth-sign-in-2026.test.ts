@@ -129,7 +129,7 @@ describe('the MCP SDK v2 client on 2026-07-28 signs in through Gatehouse', () =>
     });
   }
 
-  it('signs alice in, discovers Gatehouse, lists and calls tools statelessly', async () => {
+  it('signs alice in, discovers Gatehouse, lists and calls tools, reads a note resource and gets a prompt statelessly', async () => {
     const provider = new SigningInProvider(
       f.config.server.baseUrl,
       'alice',
@@ -168,6 +168,16 @@ describe('the MCP SDK v2 client on 2026-07-28 signs in through Gatehouse', () =>
       expect((notes.structuredContent as { notes: { id: string }[] }).notes.map((note) => note.id)).toContain(
         noteId,
       );
+
+      // The note as a resource, and a prompt built from the notes, in the same era.
+      const resources = (await client.listResources()).resources.map((resource) => resource.uri);
+      expect(resources).toContain(`note://${noteId}`);
+      const read = await client.readResource({ uri: `note://${noteId}` });
+      expect(read.contents[0]).toMatchObject({ uri: `note://${noteId}`, text: 'stateless' });
+      const prompts = (await client.listPrompts()).prompts.map((prompt) => prompt.name);
+      expect(prompts).toContain('summarize_notes');
+      const prompt = await client.getPrompt({ name: 'summarize_notes', arguments: {} });
+      expect(JSON.stringify(prompt.messages)).toContain('stateless');
     } finally {
       await client.close();
     }
@@ -176,7 +186,15 @@ describe('the MCP SDK v2 client on 2026-07-28 signs in through Gatehouse', () =>
     // session, and none was the 2025 handshake.
     const signedIn = exchanges.filter((exchange) => exchange.status === 200);
     expect(signedIn.map((exchange) => exchange.method)).toEqual(
-      expect.arrayContaining(['server/discover', 'tools/list', 'tools/call']),
+      expect.arrayContaining([
+        'server/discover',
+        'tools/list',
+        'tools/call',
+        'resources/list',
+        'resources/read',
+        'prompts/list',
+        'prompts/get',
+      ]),
     );
     for (const exchange of exchanges) {
       expect(exchange.version).toBe('2026-07-28');
