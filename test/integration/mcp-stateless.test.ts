@@ -165,7 +165,12 @@ describe('MCP 2026-07-28 (stateless) on /mcp', () => {
       const { json } = await post(request('d2', 'server/discover'), headersFor('server/discover'));
       const listed = await post(request('p1', 'prompts/list'), headersFor('prompts/list'));
       expect(listed.status).toBe(200);
-      expect(listed.json.result).toMatchObject({ prompts: [], cacheScope: 'private' });
+      expect(listed.json.result).toMatchObject({ cacheScope: 'private' });
+      expect((listed.json.result.prompts as { name: string }[]).map((prompt) => prompt.name)).toEqual([
+        'summarize_notes',
+        'review_note',
+        'add_numbers',
+      ]);
       expect(json.result.capabilities.prompts).toBeDefined();
       expect(json.result.capabilities.resources).toBeDefined();
       // No subscriptions/listen stream yet: no list-change or subscription promises.
