@@ -241,6 +241,7 @@ export class GatewaySurface {
           : { onprogress: (update) => sendProgress(update.progress, update.total, update.message) }),
         ...(headers === undefined ? {} : { headers }),
         ...(context.relay === undefined ? {} : { relay: context.relay }),
+        ...(context.stateless === undefined ? {} : { stateless: context.stateless }),
       });
       if (result.isError === true) outcome = 'tool-error';
       return result;

@@ -30,6 +30,18 @@ export interface RequestContext {
   readonly relay?: Relay | undefined;
   /** Whether the client cancelled the request (without creating a signal to find out). */
   readonly signalled?: () => boolean;
+  /**
+   * A 2026-07-28 request: its own `_meta` envelope (the caller's protocol version and client
+   * capabilities) and the Mcp-Param-* headers it came with, which an upstream of the same revision
+   * receives as the caller sent them.
+   */
+  readonly stateless?: StatelessEnvelope | undefined;
+}
+
+export interface StatelessEnvelope {
+  readonly meta: Readonly<Record<string, unknown>>;
+  /** Mcp-Param-* headers, names in lower case. */
+  readonly paramHeaders: Readonly<Record<string, string>>;
 }
 
 export interface ServerIdentity {
@@ -37,6 +49,14 @@ export interface ServerIdentity {
   title: string;
   version: string;
   instructions: string;
+}
+
+/** The HTTP status an upstream answered an error with, for the responses that relay one. */
+const UPSTREAM_STATUS = new WeakMap<JsonRpcResponse, number>();
+
+/** The HTTP status to answer `response` with when it relays an upstream's non-2xx error; else undefined. */
+export function upstreamStatusOf(response: JsonRpcResponse): number | undefined {
+  return UPSTREAM_STATUS.get(response);
 }
 
 type Handler = (params: Record<string, unknown>, context: RequestContext) => Promise<unknown> | unknown;
@@ -90,7 +110,7 @@ export class McpDispatcher {
       if (isGatehouseError(error)) return failure(message.id, error);
       // An upstream's own JSON-RPC error reaches the caller unchanged, as if it had called the upstream.
       if (error instanceof UpstreamRpcError) {
-        return {
+        const response: JsonRpcResponse = {
           jsonrpc: '2.0',
           id: message.id,
           error: {
@@ -99,6 +119,8 @@ export class McpDispatcher {
             ...(error.data === undefined ? {} : { data: error.data }),
           },
         };
+        if (error.httpStatus !== undefined) UPSTREAM_STATUS.set(response, error.httpStatus);
+        return response;
       }
       // The client cancelled it (notifications/cancelled): it ignores the answer, which must still be sent.
       if (context.signalled?.()) {

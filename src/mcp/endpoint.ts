@@ -3,7 +3,12 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import { GatehouseError, isGatehouseError } from '../errors/index.js';
 import { type Relay, UpstreamRpcError } from '../gateway/upstream/connection.js';
 import type { Caller } from '../identity/caller.js';
-import type { McpDispatcher, RequestContext } from './dispatcher.js';
+import {
+  type McpDispatcher,
+  type RequestContext,
+  type StatelessEnvelope,
+  upstreamStatusOf,
+} from './dispatcher.js';
 import { admitStateless, discoverResult, type Era, META_KEYS, selectEra, selectEraByHeader } from './era.js';
 import {
   classifyMessage,
@@ -302,6 +307,10 @@ export async function mcpEndpoint(app: FastifyInstance, options: McpEndpointOpti
         .send(JSON.stringify(failure(message.id, error)));
     }
 
+    const envelope: StatelessEnvelope = {
+      meta: (message.params?._meta ?? {}) as Record<string, unknown>,
+      paramHeaders: paramHeadersOf(request.headers),
+    };
     const written = (response: JsonRpcResponse): JsonRpcResponse =>
       'result' in response
         ? success(response.id, era.writeResult(message.method, response.result, serverMeta))
@@ -322,20 +331,32 @@ export async function mcpEndpoint(app: FastifyInstance, options: McpEndpointOpti
               opened.send(sent);
             }
           : undefined;
-      const response = written(
-        await run(dispatcher, message, caller, undefined, lazy, request.id, admitted.logLevel),
+      const answered = await run(
+        dispatcher,
+        message,
+        caller,
+        undefined,
+        lazy,
+        request.id,
+        admitted.logLevel,
+        envelope,
       );
+      const response = written(answered);
       if (opened !== undefined) {
         opened.send(response);
         opened.end();
         return reply;
       }
-      return reply.type('application/json').send(JSON.stringify(response));
+      // An upstream's error relayed as it came: with the HTTP status it was answered with (400 for -32020).
+      return reply
+        .code(upstreamStatusOf(answered) ?? 200)
+        .type('application/json')
+        .send(JSON.stringify(response));
     }
     const stream = new SseStream();
     reply.headers(SSE_HEADERS).send(stream.body);
     const toClient = (sent: unknown) => stream.send(sent);
-    run(dispatcher, message, caller, undefined, toClient, request.id, admitted.logLevel).then(
+    run(dispatcher, message, caller, undefined, toClient, request.id, admitted.logLevel, envelope).then(
       (response) => {
         stream.send(written(response));
         stream.end();
@@ -358,6 +379,7 @@ export async function mcpEndpoint(app: FastifyInstance, options: McpEndpointOpti
     requestId: string,
     /** The level for log messages: the session's, or (stateless) the request's own. */
     logLevel: string | undefined = session?.logLevel,
+    stateless?: StatelessEnvelope,
   ) {
     // Most tools never look at the signal: the controller is created only when one does, or when
     // the client cancels the request.
@@ -377,6 +399,7 @@ export async function mcpEndpoint(app: FastifyInstance, options: McpEndpointOpti
       sessionId: session?.id,
       logLevel,
       relay: toClient === undefined ? undefined : relayTo(toClient, caller, session, logLevel),
+      stateless,
       get signal() {
         return lazyController().signal;
       },
@@ -642,3 +665,16 @@ function toGatehouseError(error: FastifyError | GatehouseError): GatehouseError 
       return new GatehouseError('GH_INTERNAL', 'Internal error; the server log has the details.');
   }
 }
+
+/** The Mcp-Param-* headers of a request (2026-07-28: tool arguments mirrored into headers). */
+function paramHeadersOf(headers: FastifyRequest['headers']): Record<string, string> {
+  let found: Record<string, string> | undefined;
+  for (const name in headers) {
+    if (!name.startsWith('mcp-param-')) continue;
+    const value = headers[name];
+    if (typeof value === 'string') (found ??= {})[name] = value;
+  }
+  return found ?? NO_HEADERS;
+}
+
+const NO_HEADERS: Record<string, string> = Object.freeze({}) as Record<string, string>;

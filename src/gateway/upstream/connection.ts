@@ -10,6 +10,7 @@ import {
 } from '@modelcontextprotocol/client';
 import type { Logger } from 'pino';
 import { GatehouseError } from '../../errors/index.js';
+import type { StatelessEnvelope } from '../../mcp/dispatcher.js';
 import { LOG_LEVELS } from '../../mcp/protocol.js';
 import type { UpstreamServer } from '../server-config.js';
 import { type DirectAnswer, DirectFailure, postDirect } from './direct-http.js';
@@ -21,6 +22,8 @@ export class UpstreamRpcError extends Error {
     readonly rpcCode: number,
     message: string,
     readonly data: unknown,
+    /** The HTTP status the upstream answered it with, when not 2xx (a 2026-07-28 upstream's 400 for -32020). */
+    readonly httpStatus?: number,
   ) {
     super(message);
     this.name = 'UpstreamRpcError';
@@ -64,6 +67,12 @@ export interface ForwardOptions {
   /** Where the upstream's requests and notifications for the caller go while this request runs. */
   relay?: Relay | undefined;
   timeoutMs?: number | undefined;
+  /**
+   * The caller's own 2026-07-28 envelope: a 2026-07-28 upstream receives the request as the caller
+   * made it (its protocol `_meta`, client capabilities and Mcp-Param-* headers), and the caller
+   * receives the upstream's result as it is, input_required rounds included.
+   */
+  stateless?: StatelessEnvelope | undefined;
 }
 
 /** Results are relayed, not interpreted: the gateway skips the SDK's result schemas and keeps the upstream's JSON. */
@@ -148,13 +157,10 @@ export class UpstreamConnection {
     const client = this.#client ?? (await this.connect());
     const timeoutMs = options.timeoutMs ?? this.server.timeoutMs;
     const direct = this.#direct;
-    if (
-      direct !== undefined &&
-      options.relay === undefined &&
-      options.onprogress === undefined &&
-      client.getProtocolEra() === 'legacy'
-    ) {
-      return this.requestDirect(client, direct, method, params, options, timeoutMs);
+    if (direct !== undefined && options.relay === undefined && options.onprogress === undefined) {
+      const era = client.getProtocolEra();
+      if (era === 'legacy' || (era === 'modern' && options.stateless !== undefined))
+        return this.requestDirect(client, direct, method, params, options, timeoutMs);
     }
     const send = () =>
       client.request({ method, ...(params === undefined ? {} : { params }) }, ANY_RESULT, {
@@ -200,8 +206,30 @@ export class UpstreamConnection {
       };
       this.#directHeaders = base;
     }
-    const headers = options.headers === undefined ? base.headers : { ...base.headers, ...options.headers };
-    const body = JSON.stringify({ jsonrpc: '2.0', id, method, ...(params === undefined ? {} : { params }) });
+    let headers = options.headers === undefined ? base.headers : { ...base.headers, ...options.headers };
+    let sent = params;
+    const stateless = options.stateless;
+    const asMade = stateless !== undefined && client.getProtocolEra() === 'modern';
+    if (asMade) {
+      // The caller's request as it made it: its protocol envelope and Mcp-* headers.
+      const name = nameHeaderOf(method, params);
+      headers = {
+        ...headers,
+        'mcp-method': method,
+        ...(name === undefined ? {} : { 'mcp-name': name }),
+        ...stateless.paramHeaders,
+      };
+      sent = {
+        ...params,
+        _meta: { ...(params?._meta as Record<string, unknown> | undefined), ...protocolMeta(stateless.meta) },
+      };
+    }
+    const body = JSON.stringify({
+      jsonrpc: '2.0',
+      id,
+      method,
+      ...(sent === undefined ? {} : { params: sent }),
+    });
     let answer: DirectAnswer;
     try {
       answer = await postDirect({
@@ -212,6 +240,7 @@ export class UpstreamConnection {
         timeoutMs,
         signal: options.signal,
         onServerRequest: (request) => this.refuseServerRequest(direct.url, headers, request),
+        errorStatusAnswers: asMade,
       });
     } catch (error) {
       if (!(error instanceof DirectFailure)) throw error;
@@ -250,7 +279,12 @@ export class UpstreamConnection {
     }
     const { message } = answer;
     if (message.error !== undefined) {
-      throw new UpstreamRpcError(message.error.code, message.error.message, message.error.data);
+      throw new UpstreamRpcError(
+        message.error.code,
+        message.error.message,
+        message.error.data,
+        answer.status,
+      );
     }
     return (message.result ?? {}) as Record<string, unknown>;
   }
@@ -477,4 +511,26 @@ export class UpstreamConnection {
       { detail: { server: this.server.name }, cause },
     );
   }
+}
+
+/** The `_meta` keys of the protocol itself (io.modelcontextprotocol/…): version, client capabilities, log level. */
+function protocolMeta(meta: Readonly<Record<string, unknown>>): Record<string, unknown> {
+  const kept: Record<string, unknown> = {};
+  for (const key in meta) if (key.startsWith('io.modelcontextprotocol/')) kept[key] = meta[key];
+  return kept;
+}
+
+/** The Mcp-Name header of a 2026-07-28 request: the tool or prompt name, or the resource URI. */
+function nameHeaderOf(method: string, params: Record<string, unknown> | undefined): string | undefined {
+  const value =
+    method === 'tools/call' || method === 'prompts/get'
+      ? params?.name
+      : method === 'resources/read'
+        ? params?.uri
+        : undefined;
+  if (typeof value !== 'string') return undefined;
+  // Values HTTP cannot carry as they are go in the =?base64?…?= form.
+  return /^[\x21-\x7e](?:[\x20-\x7e]*[\x21-\x7e])?$/.test(value)
+    ? value
+    : `=?base64?${Buffer.from(value, 'utf8').toString('base64')}?=`;
 }

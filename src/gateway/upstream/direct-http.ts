@@ -21,6 +21,11 @@ export interface DirectRequest {
   signal: AbortSignal | undefined;
   /** The upstream asked the client something on the answer stream. */
   onServerRequest?: (request: { id: unknown; method: unknown }) => void;
+  /**
+   * A JSON-RPC error answered with a 4xx status is the answer (2026-07-28, which has no sessions);
+   * otherwise a 4xx is a status (a handshake-era upstream's 404/400 for a session it forgot).
+   */
+  errorStatusAnswers?: boolean;
 }
 
 export interface JsonRpcAnswer {
@@ -29,7 +34,8 @@ export interface JsonRpcAnswer {
 }
 
 export type DirectAnswer =
-  | { kind: 'response'; message: JsonRpcAnswer }
+  /** `status` only when the upstream answered a JSON-RPC error with a non-2xx HTTP status (2026-07-28 does). */
+  | { kind: 'response'; message: JsonRpcAnswer; status?: number }
   /** The upstream answered with an HTTP status instead (404: the session is gone). */
   | { kind: 'status'; status: number; text: string };
 
@@ -98,6 +104,13 @@ export function postDirect(request: DirectRequest): Promise<DirectAnswer> {
         });
         response.on('end', () => {
           if (status < 200 || status >= 300 || !type.includes('application/json')) {
+            // A 2026-07-28 upstream answers a bad request with its HTTP status and a JSON-RPC error
+            // for this request: that error is the answer, relayed with its status.
+            const error =
+              request.errorStatusAnswers === true && status >= 400 && type.includes('application/json')
+                ? rpcError(text, request.id)
+                : undefined;
+            if (error !== undefined) return finish(undefined, { kind: 'response', message: error, status });
             return finish(undefined, { kind: 'status', status, text: text.slice(0, 500) });
           }
           try {
@@ -156,4 +169,16 @@ function readEvents(
       }
     }
   });
+}
+
+/** The JSON-RPC error in an answer's body, when it answers request `id` (or could not read its id). */
+function rpcError(text: string, id: string): JsonRpcAnswer | undefined {
+  try {
+    const parsed = JSON.parse(text) as { id?: unknown; error?: { code?: unknown; message?: unknown } };
+    if (parsed.error === undefined || typeof parsed.error.code !== 'number') return undefined;
+    if (parsed.id !== id && parsed.id !== null && parsed.id !== undefined) return undefined;
+    return parsed as JsonRpcAnswer;
+  } catch {
+    return undefined;
+  }
 }
