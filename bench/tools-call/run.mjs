@@ -5,7 +5,7 @@
 // Every server gets the same request, Authorization header included. Gatehouse also gets the same
 // call in the stateless 2026-07-28 form (`_meta` envelope, Mcp-Method/Mcp-Name headers), measured
 // in the same run as the 2025-11-25 form.
-// Usage: node bench/tools-call/run.mjs [--duration 10] [--write]
+// Usage: node bench/tools-call/run.mjs [--duration 10] [--rounds 3] [--write]
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -24,7 +24,8 @@ import {
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '../..');
 const args = process.argv.slice(2);
-const duration = Number(args[args.indexOf('--duration') + 1] || 10);
+const duration = args.includes('--duration') ? Number(args[args.indexOf('--duration') + 1]) : 10;
+const rounds = args.includes('--rounds') ? Number(args[args.indexOf('--rounds') + 1]) : 3;
 const warmup = 3;
 const concurrencies = [10, 50];
 
@@ -107,36 +108,74 @@ async function check(server, kind) {
     throw new Error(`${server.name} opened a session for a 2026-07-28 request`);
 }
 
-const results = [];
+/** Every measured cell; `results` holds one row per server, request form and concurrency (medians over rounds). */
+const samples = [];
 for (const spec of servers) {
   const server = await startServer(spec);
   try {
-    for (const kind of spec.kinds) {
-      await check(server, kind);
-      const request = { url: `${server.url}/mcp`, ...KINDS[kind] };
+    for (const kind of spec.kinds) await check(server, kind);
+    // A server measured in two request forms alternates them, round after round (the order reversed
+    // every other round), so that drift on the machine hits both alike.
+    const serverRounds = spec.kinds.length > 1 ? rounds : 1;
+    for (let inRound = 1; inRound <= serverRounds; inRound++) {
+      const kinds = inRound % 2 === 1 ? spec.kinds : [...spec.kinds].reverse();
       for (const connections of concurrencies) {
-        await load({ ...request, connections, duration: warmup });
-        const cpuBefore = cpuMicros(server.pid);
-        const result = await load({ ...request, connections, duration });
-        const cpu = cpuMicros(server.pid) - cpuBefore;
-        if (result.non2xx > 0 || result.errors > 0)
-          throw new Error(`${spec.name} (${kind}): ${result.non2xx} non-2xx, ${result.errors} errors`);
-        results.push({
-          server: spec.name,
-          request: kind,
-          connections,
-          rps: round(result.requests.average),
-          p50: result.latency.p50,
-          p99: result.latency.p99,
-          cpuMicrosPerRequest: round(cpu / result.requests.total),
-          requests: result.requests.total,
-        });
-        console.error(`${spec.name} ${kind} c=${connections}: ${round(result.requests.average)} req/s`);
+        for (const kind of kinds) {
+          const request = { url: `${server.url}/mcp`, ...KINDS[kind] };
+          await load({ ...request, connections, duration: warmup });
+          const cpuBefore = cpuMicros(server.pid);
+          const result = await load({ ...request, connections, duration });
+          const cpu = cpuMicros(server.pid) - cpuBefore;
+          if (result.non2xx > 0 || result.errors > 0)
+            throw new Error(`${spec.name} (${kind}): ${result.non2xx} non-2xx, ${result.errors} errors`);
+          samples.push({
+            server: spec.name,
+            request: kind,
+            connections,
+            round: inRound,
+            rps: round(result.requests.average),
+            p50: result.latency.p50,
+            p99: result.latency.p99,
+            cpuMicrosPerRequest: round(cpu / result.requests.total),
+            requests: result.requests.total,
+          });
+          console.error(
+            `${spec.name} ${kind} c=${connections}${serverRounds > 1 ? ` (round ${inRound})` : ''}: ${round(result.requests.average)} req/s, ${round(cpu / result.requests.total)} µs/req`,
+          );
+        }
       }
     }
   } finally {
     await server.stop();
   }
+}
+const median = (values) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+};
+const results = [];
+for (const row of samples) {
+  if (
+    results.some(
+      (r) => r.server === row.server && r.request === row.request && r.connections === row.connections,
+    )
+  )
+    continue;
+  const same = samples.filter(
+    (r) => r.server === row.server && r.request === row.request && r.connections === row.connections,
+  );
+  const column = (name) => round(median(same.map((r) => r[name])));
+  results.push({
+    ...row,
+    round: undefined,
+    rounds: same.length,
+    rps: column('rps'),
+    p50: column('p50'),
+    p99: column('p99'),
+    cpuMicrosPerRequest: column('cpuMicrosPerRequest'),
+    requests: same.reduce((sum, r) => sum + r.requests, 0),
+  });
 }
 await entra.stop();
 rmSync(dataDir, { recursive: true, force: true });
@@ -157,13 +196,25 @@ for (const r of results) {
   );
 }
 const table = lines.join('\n');
-const stamp = `Measured ${new Date().toISOString().slice(0, 10)} on ${process.platform}/${process.arch}, Node ${process.version}, ${duration} s per cell after ${warmup} s warm-up, server pinned to core 0 and autocannon on core 1.`;
+const stamp = `Measured ${new Date().toISOString().slice(0, 10)} on ${process.platform}/${process.arch}, Node ${process.version}, ${duration} s per cell after ${warmup} s warm-up (Gatehouse's two request forms alternating over ${rounds} rounds, medians shown), server pinned to core 0 and autocannon on core 1.`;
 console.log(`\n${stamp}\n\n${table}`);
 writeFileSync(
   path.join(here, 'results.json'),
-  `${JSON.stringify({ date: new Date().toISOString(), node: process.version, duration, results }, null, 2)}\n`,
+  `${JSON.stringify({ date: new Date().toISOString(), node: process.version, duration, rounds, results, samples }, null, 2)}\n`,
 );
 
+/** The 2026-07-28 form's CPU per request over the 2025-11-25 form's, in each round: the values and their median. */
+function cpuRatios(name, c) {
+  const values = [];
+  for (let n = 1; n <= rounds; n++) {
+    const of = (kind) =>
+      samples.find((r) => r.server === name && r.connections === c && r.request === kind && r.round === n);
+    const a = of('2025-11-25');
+    const b = of('2026-07-28');
+    if (a && b) values.push(round(b.cpuMicrosPerRequest / a.cpuMicrosPerRequest, 2));
+  }
+  return `${values.join(', ')}, median ${round(median(values), 2)}×`;
+}
 const summary = concurrencies
   .map((c) => {
     const bare = byKey(servers[0].name, c);
@@ -176,7 +227,7 @@ const summary = concurrencies
       `(${round(on.rps / bare.rps, 2)}× bare); verifying the token changes throughput by ${round((on.rps / off.rps - 1) * 100)} % ` +
       `and CPU per request by ${round(on.cpuMicrosPerRequest - off.cpuMicrosPerRequest)} µs (${off.cpuMicrosPerRequest} → ${on.cpuMicrosPerRequest} µs; bare ${bare.cpuMicrosPerRequest} µs, SDK ${sdk.cpuMicrosPerRequest} µs). ` +
       `The 2026-07-28 form of the call runs at ${round(on2026.rps / on.rps, 2)}× the 2025-11-25 form's throughput ` +
-      `(${on.cpuMicrosPerRequest} → ${on2026.cpuMicrosPerRequest} µs CPU per request).`
+      `(${on.cpuMicrosPerRequest} → ${on2026.cpuMicrosPerRequest} µs CPU per request; CPU ratio per round ${cpuRatios(servers[3].name, c)}).`
     );
   })
   .join('\n');

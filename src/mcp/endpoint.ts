@@ -644,7 +644,8 @@ function hasProgressToken(message: JsonRpcRequest): boolean {
   return meta?.progressToken !== undefined;
 }
 
-function toGatehouseError(error: FastifyError | GatehouseError): GatehouseError {
+/** A Fastify error (body too large, wrong media type, bad framing) as the MCP transports answer it. */
+export function toGatehouseError(error: FastifyError | GatehouseError): GatehouseError {
   if (isGatehouseError(error)) return error;
   switch (error.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
@@ -672,7 +673,9 @@ function paramHeadersOf(headers: FastifyRequest['headers']): Record<string, stri
   for (const name in headers) {
     if (!name.startsWith('mcp-param-')) continue;
     const value = headers[name];
-    if (typeof value === 'string') (found ??= {})[name] = value;
+    if (typeof value !== 'string') continue;
+    found ??= {};
+    found[name] = value;
   }
   return found ?? NO_HEADERS;
 }

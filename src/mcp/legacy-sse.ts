@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { GatehouseError, isGatehouseError } from '../errors/index.js';
+import { GatehouseError } from '../errors/index.js';
 import { type Relay, UpstreamRpcError } from '../gateway/upstream/connection.js';
 import type { Caller } from '../identity/caller.js';
 import type { EphemeralStore } from '../storage/contract.js';
 import type { McpDispatcher, RequestContext } from './dispatcher.js';
+import { toGatehouseError } from './endpoint.js';
 import { classifyMessage, failure, type JsonRpcRequest, type JsonRpcResponse, success } from './jsonrpc.js';
 import { LOG_LEVELS } from './protocol.js';
 import { SSE_HEADERS, SseStream } from './sse.js';
@@ -391,25 +392,4 @@ function setLogLevel(session: LegacySession, message: JsonRpcRequest): JsonRpcRe
   }
   session.logLevel = level;
   return success(message.id, {});
-}
-
-function toGatehouseError(error: FastifyError | GatehouseError): GatehouseError {
-  if (isGatehouseError(error)) return error;
-  switch (error.code) {
-    case 'FST_ERR_CTP_BODY_TOO_LARGE':
-      return new GatehouseError(
-        'GH_HTTP_BODY_TOO_LARGE',
-        'The request body is too large (see HTTP_BODY_LIMIT).',
-      );
-    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
-    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
-      return new GatehouseError(
-        'GH_MCP_UNSUPPORTED_MEDIA_TYPE',
-        'POST bodies must be JSON-RPC with Content-Type: application/json.',
-      );
-    default:
-      if (typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500)
-        return new GatehouseError('GH_HTTP_BAD_REQUEST', error.message);
-      return new GatehouseError('GH_INTERNAL', 'Internal error; the server log has the details.');
-  }
 }
