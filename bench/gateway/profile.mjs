@@ -4,7 +4,7 @@
 // inclusive time of the functions that matter on the forward path.
 // With --preload FILE, Gatehouse runs with `node --import FILE` (the what-if/ experiments); with
 // --no-profile, it runs without the profiler and only the CPU per request is reported.
-// Usage: node bench/gateway/profile.mjs [--path forward|builtin] [--upstream bare|sdk]
+// Usage: node bench/gateway/profile.mjs [--path forward|builtin|builtin-2026] [--upstream bare|sdk]
 //        [--connections 10] [--duration 10] [--top 40] [--keep] [--preload FILE] [--no-profile]
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -41,20 +41,31 @@ const work = mkdtempSync(path.join(tmpdir(), 'gatehouse-gateway-profile-'));
 const { entra, headers } = await emulatorWithBob({ root, core: '1' });
 const TENANT = EMULATOR_TENANT;
 const API = EMULATOR_API;
+const call = (name, args, meta) =>
+  JSON.stringify({
+    jsonrpc: '2.0',
+    id: 1,
+    method: 'tools/call',
+    params: { name, arguments: args, ...(meta ? { _meta: meta } : {}) },
+  });
+// builtin-2026: the built-in call in its 2026-07-28 form (stateless: _meta envelope, Mcp-* headers).
+const STATELESS_META = {
+  'io.modelcontextprotocol/protocolVersion': '2026-07-28',
+  'io.modelcontextprotocol/clientInfo': { name: 'gatehouse-bench', version: '1.0.0' },
+  'io.modelcontextprotocol/clientCapabilities': {},
+};
 const body =
   which === 'builtin'
-    ? JSON.stringify({
-        jsonrpc: '2.0',
-        id: 1,
-        method: 'tools/call',
-        params: { name: 'calculate_sum', arguments: { numbers: [1, 2, 3] } },
-      })
-    : JSON.stringify({
-        jsonrpc: '2.0',
-        id: 1,
-        method: 'tools/call',
-        params: { name: 'up__echo', arguments: { message: 'profile' } },
-      });
+    ? call('calculate_sum', { numbers: [1, 2, 3] })
+    : which === 'builtin-2026'
+      ? call('calculate_sum', { numbers: [1, 2, 3] }, STATELESS_META)
+      : call('up__echo', { message: 'profile' });
+if (which === 'builtin-2026')
+  Object.assign(headers, {
+    'mcp-protocol-version': '2026-07-28',
+    'mcp-method': 'tools/call',
+    'mcp-name': 'calculate_sum',
+  });
 
 const upstream = await startServer({
   name: 'upstream',
