@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { GatehouseError, isGatehouseError } from '../errors/index.js';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { GatehouseError } from '../errors/index.js';
 import { type Relay, UpstreamRpcError } from '../gateway/upstream/connection.js';
 import type { Caller } from '../identity/caller.js';
 import {
@@ -19,6 +19,7 @@ import {
   success,
 } from './jsonrpc.js';
 import { LOG_LEVELS, negotiateProtocolVersion } from './protocol.js';
+import { mcpRequestHandling } from './request-handling.js';
 import type { McpSession, SessionManager } from './sessions.js';
 import { SSE_HEADERS, SseStream } from './sse.js';
 import type { ToolAccess } from './tool-access.js';
@@ -58,7 +59,6 @@ export const PATH_TOKEN_ROUTE = '/mcp/t-:token/http';
 const KEEPALIVE_MS = 25_000;
 /** How long a request relayed to the client (sampling, elicitation) waits for its answer. */
 const CLIENT_ANSWER_MS = 10 * 60_000;
-const MCP_RESPONSE_HEADERS = { 'x-content-type-options': 'nosniff', 'cache-control': 'no-store' } as const;
 
 /**
  * The Streamable HTTP transport of MCP on Fastify: POST carries JSON-RPC messages and is answered
@@ -76,28 +76,12 @@ export async function mcpEndpoint(app: FastifyInstance, options: McpEndpointOpti
     { userId: string; resolve(result: Record<string, unknown>): void; reject(error: Error): void }
   >();
 
-  // Our own parser so that malformed JSON becomes JSON-RPC -32700 rather than Fastify's 400.
-  app.removeAllContentTypeParsers();
-  app.addContentTypeParser(
-    'application/json',
-    { parseAs: 'string', bodyLimit: options.bodyLimit },
-    (_request, body, done) => {
-      done(null, body);
-    },
-  );
-  app.setErrorHandler((error: FastifyError | GatehouseError, request, reply) => {
-    const known = toGatehouseError(error);
-    if (known.code === 'GH_INTERNAL') request.log.error({ err: error }, 'MCP request failed');
-    else request.log.debug({ code: known.code }, known.message);
-    options.decorateAuthError(reply, known);
-    return reply
-      .code(known.status)
-      .type('application/json')
-      .send(JSON.stringify(failure(statelessIdOf(request), known)));
-  });
-  app.addHook('onRequest', async (request, reply) => {
-    reply.headers(MCP_RESPONSE_HEADERS);
-    transport.check(request.headers);
+  mcpRequestHandling(app, {
+    bodyLimit: options.bodyLimit,
+    transport,
+    decorateAuthError: (reply, error) => options.decorateAuthError(reply, error),
+    idOf: statelessIdOf,
+    label: 'MCP',
   });
   app.addHook('preClose', async () => {
     // A listening stream never ends on its own: end it and close its connection, which would
@@ -642,29 +626,6 @@ async function methodNotAllowed(_request: FastifyRequest, reply: FastifyReply) {
 function hasProgressToken(message: JsonRpcRequest): boolean {
   const meta = message.params?._meta as { progressToken?: unknown } | undefined;
   return meta?.progressToken !== undefined;
-}
-
-/** A Fastify error (body too large, wrong media type, bad framing) as the MCP transports answer it. */
-export function toGatehouseError(error: FastifyError | GatehouseError): GatehouseError {
-  if (isGatehouseError(error)) return error;
-  switch (error.code) {
-    case 'FST_ERR_CTP_BODY_TOO_LARGE':
-      return new GatehouseError(
-        'GH_HTTP_BODY_TOO_LARGE',
-        'The request body is too large (see HTTP_BODY_LIMIT).',
-      );
-    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
-    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
-      return new GatehouseError(
-        'GH_MCP_UNSUPPORTED_MEDIA_TYPE',
-        'POST bodies must be JSON-RPC with Content-Type: application/json.',
-      );
-    default:
-      if (typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500) {
-        return new GatehouseError('GH_HTTP_BAD_REQUEST', error.message);
-      }
-      return new GatehouseError('GH_INTERNAL', 'Internal error; the server log has the details.');
-  }
 }
 
 /** The Mcp-Param-* headers of a request (2026-07-28: tool arguments mirrored into headers). */

@@ -1,13 +1,13 @@
 import { randomUUID } from 'node:crypto';
-import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { GatehouseError } from '../errors/index.js';
 import { type Relay, UpstreamRpcError } from '../gateway/upstream/connection.js';
 import type { Caller } from '../identity/caller.js';
 import type { EphemeralStore } from '../storage/contract.js';
 import type { McpDispatcher, RequestContext } from './dispatcher.js';
-import { toGatehouseError } from './endpoint.js';
 import { classifyMessage, failure, type JsonRpcRequest, type JsonRpcResponse, success } from './jsonrpc.js';
 import { LOG_LEVELS } from './protocol.js';
+import { mcpRequestHandling } from './request-handling.js';
 import { SSE_HEADERS, SseStream } from './sse.js';
 import type { ToolAccess } from './tool-access.js';
 import { acceptedFormats, type TransportPolicy } from './transport-checks.js';
@@ -52,7 +52,6 @@ const KEEPALIVE_MS = 25_000;
 const CLIENT_ANSWER_MS = 10 * 60_000;
 const NOTE_PREFIX = 'mcp-sse:';
 const SESSION_ID = /^[0-9a-f-]{36}$/;
-const MCP_RESPONSE_HEADERS = { 'x-content-type-options': 'nosniff', 'cache-control': 'no-store' } as const;
 
 interface PendingAnswer {
   resolve(result: Record<string, unknown>): void;
@@ -83,28 +82,12 @@ export async function legacySseTransport(app: FastifyInstance, options: LegacySs
   const sessions = new Map<string, LegacySession>();
   const streamsPerUser = new Map<string, number>();
 
-  // Our own parser so that malformed JSON becomes JSON-RPC -32700 rather than Fastify's 400.
-  app.removeAllContentTypeParsers();
-  app.addContentTypeParser(
-    'application/json',
-    { parseAs: 'string', bodyLimit: options.bodyLimit },
-    (_request, body, done) => {
-      done(null, body);
-    },
-  );
-  app.setErrorHandler((error: FastifyError | GatehouseError, request, reply) => {
-    const known = toGatehouseError(error);
-    if (known.code === 'GH_INTERNAL') request.log.error({ err: error }, 'legacy SSE request failed');
-    else request.log.debug({ code: known.code }, known.message);
-    options.decorateAuthError(reply, known, resourcePathOf(request));
-    return reply
-      .code(known.status)
-      .type('application/json')
-      .send(JSON.stringify(failure(null, known)));
-  });
-  app.addHook('onRequest', async (request, reply) => {
-    reply.headers(MCP_RESPONSE_HEADERS);
-    transport.check(request.headers);
+  mcpRequestHandling(app, {
+    bodyLimit: options.bodyLimit,
+    transport,
+    decorateAuthError: (reply, error, request) =>
+      options.decorateAuthError(reply, error, resourcePathOf(request)),
+    label: 'legacy SSE',
   });
   app.addHook('preClose', async () => {
     // A stream never ends on its own: end it and close its connection, which would otherwise
