@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { GatehouseError } from '../errors/index.js';
 import { type Relay, UpstreamRpcError } from '../gateway/upstream/connection.js';
@@ -19,7 +18,7 @@ import {
   success,
 } from './jsonrpc.js';
 import { LOG_LEVELS, negotiateProtocolVersion } from './protocol.js';
-import { mcpRequestHandling } from './request-handling.js';
+import { clientRelay, mcpRequestHandling, progressSender } from './request-handling.js';
 import type { McpSession, SessionManager } from './sessions.js';
 import { SSE_HEADERS, SseStream } from './sse.js';
 import type { ToolAccess } from './tool-access.js';
@@ -57,8 +56,6 @@ export const MCP_SERVER_PATH = '/mcp/:server';
 /** The legacy shared-secret path: /mcp/t-{MCP_SERVER_TOKEN}/http. */
 export const PATH_TOKEN_ROUTE = '/mcp/t-:token/http';
 const KEEPALIVE_MS = 25_000;
-/** How long a request relayed to the client (sampling, elicitation) waits for its answer. */
-const CLIENT_ANSWER_MS = 10 * 60_000;
 
 /**
  * The Streamable HTTP transport of MCP on Fastify: POST carries JSON-RPC messages and is answered
@@ -388,20 +385,7 @@ export async function mcpEndpoint(app: FastifyInstance, options: McpEndpointOpti
         return lazyController().signal;
       },
       signalled: () => controller?.signal.aborted === true,
-      sendProgress:
-        toClient !== undefined && (typeof progressToken === 'string' || typeof progressToken === 'number')
-          ? (progress, total, text) =>
-              toClient({
-                jsonrpc: '2.0',
-                method: 'notifications/progress',
-                params: {
-                  progressToken,
-                  progress,
-                  ...(total === undefined ? {} : { total }),
-                  ...(text === undefined ? {} : { message: text }),
-                },
-              })
-          : undefined,
+      sendProgress: toClient === undefined ? undefined : progressSender(toClient, progressToken),
     };
     try {
       return await dispatcher.request(message, context);
@@ -417,43 +401,16 @@ export async function mcpEndpoint(app: FastifyInstance, options: McpEndpointOpti
     session: McpSession | undefined,
     wanted: string | undefined,
   ): Relay {
-    return {
-      notify(method, params) {
-        if (method === 'notifications/message') {
-          if (wanted === undefined || LOG_LEVELS.indexOf(String(params?.level)) < LOG_LEVELS.indexOf(wanted))
-            return;
-        }
-        send({ jsonrpc: '2.0', method, ...(params === undefined ? {} : { params }) });
+    return clientRelay({
+      send,
+      logLevel: () => wanted,
+      answersRequests: session?.answersRequests === true,
+      // Only the user the request was asked of may answer it (answerFromClient).
+      pending: {
+        set: (id, answer) => toClients.set(id, { ...answer, userId: caller.userId }),
+        delete: (id) => toClients.delete(id),
       },
-      request(method, params) {
-        if (session?.answersRequests !== true) {
-          return Promise.reject(
-            new Error(
-              `the client did not declare that it answers ${method} (its capabilities at initialize)`,
-            ),
-          );
-        }
-        const id = `gatehouse-${randomUUID()}`;
-        return new Promise((resolve, reject) => {
-          const timer = setTimeout(() => {
-            toClients.delete(id);
-            reject(new Error(`the client did not answer ${method} within ${CLIENT_ANSWER_MS / 1000} s`));
-          }, CLIENT_ANSWER_MS).unref();
-          toClients.set(id, {
-            userId: caller.userId,
-            resolve: (result) => {
-              clearTimeout(timer);
-              resolve(result);
-            },
-            reject: (error) => {
-              clearTimeout(timer);
-              reject(error);
-            },
-          });
-          send({ jsonrpc: '2.0', id, method, ...(params === undefined ? {} : { params }) });
-        });
-      },
-    };
+    });
   }
 
   /** A client's answer to a relayed request; only the user it was asked of may answer it. */

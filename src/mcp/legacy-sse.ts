@@ -7,7 +7,7 @@ import type { EphemeralStore } from '../storage/contract.js';
 import type { McpDispatcher, RequestContext } from './dispatcher.js';
 import { classifyMessage, failure, type JsonRpcRequest, type JsonRpcResponse, success } from './jsonrpc.js';
 import { LOG_LEVELS } from './protocol.js';
-import { mcpRequestHandling } from './request-handling.js';
+import { clientRelay, mcpRequestHandling, type PendingAnswer, progressSender } from './request-handling.js';
 import { SSE_HEADERS, SseStream } from './sse.js';
 import type { ToolAccess } from './tool-access.js';
 import { acceptedFormats, type TransportPolicy } from './transport-checks.js';
@@ -48,15 +48,8 @@ export const LEGACY_SSE_ROUTES = [
 ] as const;
 
 const KEEPALIVE_MS = 25_000;
-/** How long a request relayed to the client (sampling, elicitation) waits for its answer. */
-const CLIENT_ANSWER_MS = 10 * 60_000;
 const NOTE_PREFIX = 'mcp-sse:';
 const SESSION_ID = /^[0-9a-f-]{36}$/;
-
-interface PendingAnswer {
-  resolve(result: Record<string, unknown>): void;
-  reject(error: Error): void;
-}
 
 /** One open stream of the legacy transport; it lives exactly as long as its HTTP response. */
 interface LegacySession {
@@ -288,20 +281,7 @@ export async function legacySseTransport(app: FastifyInstance, options: LegacySs
       relay: relayTo(session, send),
       signal: controller.signal,
       signalled: () => controller.signal.aborted,
-      sendProgress:
-        typeof progressToken === 'string' || typeof progressToken === 'number'
-          ? (progress, total, text) =>
-              send({
-                jsonrpc: '2.0',
-                method: 'notifications/progress',
-                params: {
-                  progressToken,
-                  progress,
-                  ...(total === undefined ? {} : { total }),
-                  ...(text === undefined ? {} : { message: text }),
-                },
-              })
-          : undefined,
+      sendProgress: progressSender(send, progressToken),
     };
     try {
       return await options.dispatcher.request(message, context);
@@ -313,45 +293,12 @@ export async function legacySseTransport(app: FastifyInstance, options: LegacySs
 
 /** The client's side of relayed exchanges: requests it must answer, notifications it may want. */
 function relayTo(session: LegacySession, send: (message: unknown) => void): Relay {
-  return {
-    notify(method, params) {
-      if (method === 'notifications/message') {
-        const wanted = session.logLevel;
-        if (wanted === undefined || LOG_LEVELS.indexOf(String(params?.level)) < LOG_LEVELS.indexOf(wanted))
-          return;
-      }
-      send({ jsonrpc: '2.0', method, ...(params === undefined ? {} : { params }) });
-    },
-    request(method, params) {
-      if (!session.answersRequests) {
-        return Promise.reject(
-          new Error(`the client did not declare that it answers ${method} (its capabilities at initialize)`),
-        );
-      }
-      const id = `gatehouse-${randomUUID()}`;
-      return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => {
-          session.toClient.delete(id);
-          reject(new Error(`the client did not answer ${method} within ${CLIENT_ANSWER_MS / 1000} s`));
-        }, CLIENT_ANSWER_MS).unref();
-        const settle = () => {
-          clearTimeout(timer);
-          session.toClient.delete(id);
-        };
-        session.toClient.set(id, {
-          resolve: (result) => {
-            settle();
-            resolve(result);
-          },
-          reject: (error) => {
-            settle();
-            reject(error);
-          },
-        });
-        send({ jsonrpc: '2.0', id, method, ...(params === undefined ? {} : { params }) });
-      });
-    },
-  };
+  return clientRelay({
+    send,
+    logLevel: () => session.logLevel,
+    answersRequests: session.answersRequests,
+    pending: session.toClient,
+  });
 }
 
 /** A client's answer to a relayed request; only the session it was asked on can answer it. */

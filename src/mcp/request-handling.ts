@@ -1,6 +1,9 @@
+import { randomUUID } from 'node:crypto';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { GatehouseError, isGatehouseError } from '../errors/index.js';
+import type { Relay } from '../gateway/upstream/connection.js';
 import { failure, type JsonRpcId } from './jsonrpc.js';
+import { LOG_LEVELS } from './protocol.js';
 import type { TransportPolicy } from './transport-checks.js';
 
 const MCP_RESPONSE_HEADERS = { 'x-content-type-options': 'nosniff', 'cache-control': 'no-store' } as const;
@@ -68,4 +71,85 @@ export function toGatehouseError(error: FastifyError | GatehouseError): Gatehous
       }
       return new GatehouseError('GH_INTERNAL', 'Internal error; the server log has the details.');
   }
+}
+
+/** How long a request relayed to the client (sampling, elicitation) waits for its answer. */
+const CLIENT_ANSWER_MS = 10 * 60_000;
+
+/** A request sent to the client, waiting for the client's answer. */
+export interface PendingAnswer {
+  resolve(result: Record<string, unknown>): void;
+  reject(error: Error): void;
+}
+
+/**
+ * The caller's end of relayed exchanges on one stream: log messages at or above the level the
+ * client asked for, other notifications as they come, and requests to the client (sampling,
+ * elicitation) when it declared it answers them, kept in `pending` until answered or timed out.
+ */
+export function clientRelay(options: {
+  send(message: unknown): void;
+  logLevel(): string | undefined;
+  answersRequests: boolean;
+  pending: { set(id: string, answer: PendingAnswer): void; delete(id: string): void };
+}): Relay {
+  const { send, pending } = options;
+  return {
+    notify(method, params) {
+      if (method === 'notifications/message') {
+        const wanted = options.logLevel();
+        if (wanted === undefined || LOG_LEVELS.indexOf(String(params?.level)) < LOG_LEVELS.indexOf(wanted))
+          return;
+      }
+      send({ jsonrpc: '2.0', method, ...(params === undefined ? {} : { params }) });
+    },
+    request(method, params) {
+      if (!options.answersRequests) {
+        return Promise.reject(
+          new Error(`the client did not declare that it answers ${method} (its capabilities at initialize)`),
+        );
+      }
+      const id = `gatehouse-${randomUUID()}`;
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => {
+          pending.delete(id);
+          reject(new Error(`the client did not answer ${method} within ${CLIENT_ANSWER_MS / 1000} s`));
+        }, CLIENT_ANSWER_MS).unref();
+        const settle = () => {
+          clearTimeout(timer);
+          pending.delete(id);
+        };
+        pending.set(id, {
+          resolve: (result) => {
+            settle();
+            resolve(result);
+          },
+          reject: (error) => {
+            settle();
+            reject(error);
+          },
+        });
+        send({ jsonrpc: '2.0', id, method, ...(params === undefined ? {} : { params }) });
+      });
+    },
+  };
+}
+
+/** Sends notifications/progress for a request that carried a progress token; undefined otherwise. */
+export function progressSender(
+  send: (message: unknown) => void,
+  progressToken: unknown,
+): ((progress: number, total?: number, message?: string) => void) | undefined {
+  if (typeof progressToken !== 'string' && typeof progressToken !== 'number') return undefined;
+  return (progress, total, text) =>
+    send({
+      jsonrpc: '2.0',
+      method: 'notifications/progress',
+      params: {
+        progressToken,
+        progress,
+        ...(total === undefined ? {} : { total }),
+        ...(text === undefined ? {} : { message: text }),
+      },
+    });
 }
