@@ -11,7 +11,6 @@ import { entraSessionKeeper } from './entra-session-refresh.js';
 import { interactionRoutes } from './interactions/routes.js';
 import { mountProvider } from './mount.js';
 import { createProvider } from './provider.js';
-import type { RegistrationLimit } from './registration-limit.js';
 import { adapterFactory } from './storage-adapter.js';
 
 export interface AuthServerOptions {
@@ -26,7 +25,6 @@ export interface AuthServerOptions {
   masterSecret: string;
   fetch?: typeof fetch;
   /** Registrations per IP address and window (DEFAULT_REGISTRATION_LIMIT otherwise). */
-  registrationLimit?: RegistrationLimit;
   /** Told when a grant is revoked (revocation endpoint, refresh-token reuse), so its tokens stop at once. */
   onGrantRevoked?: (grantId: string) => void;
   /** Resources besides /mcp that tokens may be bound to (the gateway's /mcp/{server}). */
@@ -119,11 +117,9 @@ export async function registerAuthServer(app: FastifyInstance, options: AuthServ
   await app.register(mountProvider, {
     provider,
     keyring: options.keyring,
-    ephemeral: options.ephemeral,
     defaultScope: `${names.discover} ${names.toolsExecute}`,
     publicUrl: issuer,
     knownScopes: ['openid', 'offline_access', 'profile', ...resourceScopes],
-    ...(options.registrationLimit ? { registrationLimit: options.registrationLimit } : {}),
   });
   await app.register(interactionRoutes, {
     provider,

@@ -1,13 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type Provider from 'oidc-provider';
-import type { EphemeralStore } from '../storage/contract.js';
 import type { Keyring } from '../tokens/keyring.js';
 import { AUTH_SERVER_ROUTES } from './provider.js';
-import {
-  DEFAULT_REGISTRATION_LIMIT,
-  type RegistrationLimit,
-  registrationLimiter,
-} from './registration-limit.js';
 
 /**
  * Serves oidc-provider's endpoints from the Fastify app. Their bodies are left unread for
@@ -19,8 +13,6 @@ export async function mountProvider(
     provider: Provider;
     /** Served at the JWKS route: every published key, so rotations show without a restart. */
     keyring: Keyring;
-    ephemeral: EphemeralStore;
-    registrationLimit?: RegistrationLimit;
     /** Scopes granted when an authorization request names none (OAuth 2.1 lets it omit scope). */
     defaultScope: string;
     /** MCP_SERVER_BASE_URL: every URL the authorization server publishes is built from it. */
@@ -32,18 +24,9 @@ export async function mountProvider(
   const callback = options.provider.callback();
   const publicUrl = new URL(options.publicUrl);
   const publicProto = publicUrl.protocol.slice(0, -1);
-  const withinRegistrationLimit = registrationLimiter(
-    options.ephemeral,
-    options.registrationLimit ?? DEFAULT_REGISTRATION_LIMIT,
-  );
+  // Registration, token and authorization requests are limited per IP address before they get
+  // here (src/ops/rate-limit.ts attaches the limits to these routes).
   const forward = async (request: FastifyRequest, reply: FastifyReply) => {
-    if (
-      request.method === 'POST' &&
-      request.routeOptions.url === AUTH_SERVER_ROUTES.registration &&
-      !(await withinRegistrationLimit(request, reply))
-    ) {
-      return reply;
-    }
     if (request.method === 'GET' && request.routeOptions.url === AUTH_SERVER_ROUTES.authorization) {
       const url = new URL(request.raw.url ?? '/', 'http://gatehouse.invalid');
       const requested = url.searchParams.get('scope');

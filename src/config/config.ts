@@ -68,6 +68,25 @@ export interface GatehouseConfig {
     readonly level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
     readonly format: 'json' | 'pretty';
   };
+  /** Rate limits (requests per minute; 0 = off). Registrations per hour are auth.registrationsPerHour. */
+  readonly limits: {
+    /** Per caller on the MCP endpoints. */
+    readonly mcpPerMinute: number;
+    /** Per IP address on /token. */
+    readonly tokenPerMinute: number;
+    /** Per IP address on /authorize and /interaction/*. */
+    readonly authorizePerMinute: number;
+    /** Per IP address on /auth/*. */
+    readonly authPerMinute: number;
+    /** Per IP address on the break-glass login form. */
+    readonly loginPerMinute: number;
+  };
+  /** The break-glass administrator: on only when a password hash is set. */
+  readonly breakGlass: {
+    readonly username: string;
+    /** GATEHOUSE_ADMIN_PASSWORD_HASH, validated; undefined = no local login. */
+    readonly passwordHash: string | undefined;
+  };
   /** OAuth clients registered in advance (the config file's "clients" section), as RFC 7591 metadata. */
   readonly clients: readonly Readonly<Record<string, unknown>>[];
   /** The gateway: upstream servers from the config file's "mcpServers" section, and its settings. */
@@ -110,6 +129,13 @@ export interface ToolPolicySetting {
   readonly scopes: readonly ('discover' | 'toolsRead' | 'toolsExecute' | 'chat')[];
   /** Any one of these roles is enough; empty means any admitted caller. */
   readonly roles: readonly string[];
+  /** Calls one caller may make of this tool per window (tools only; the config file's "rateLimit"). */
+  readonly rateLimit?: ToolRateLimit;
+}
+
+export interface ToolRateLimit {
+  readonly max: number;
+  readonly windowSeconds: number;
 }
 
 /**

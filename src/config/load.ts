@@ -3,7 +3,7 @@ import { isIP } from 'node:net';
 import path from 'node:path';
 import { GatehouseError } from '../errors/index.js';
 import { expandVariables, parseServerDefinition, type UpstreamServer } from '../gateway/server-config.js';
-import type { EntraCredentialConfig, GatehouseConfig, ToolPolicySetting } from './config.js';
+import type { EntraCredentialConfig, GatehouseConfig, ToolPolicySetting, ToolRateLimit } from './config.js';
 import { VARIABLES, type VariableName, type VariableValue } from './variables.js';
 
 export type Environment = Readonly<Record<string, string | undefined>>;
@@ -94,6 +94,13 @@ export function loadConfig(options: LoadOptions = {}): GatehouseConfig {
   const accessTokenTtl = read('GATEHOUSE_ACCESS_TOKEN_TTL') ?? 900;
   const registrationsPerHour = read('GATEHOUSE_REGISTRATIONS_PER_HOUR') ?? 20;
   const refreshTokenTtl = read('GATEHOUSE_REFRESH_TOKEN_TTL') ?? 30 * 24 * 3600;
+  const mcpPerMinute = read('RATE_LIMIT_MCP_PER_MINUTE') ?? 100;
+  const tokenPerMinute = read('RATE_LIMIT_TOKEN_PER_MINUTE') ?? 300;
+  const authorizePerMinute = read('RATE_LIMIT_AUTHORIZE_PER_MINUTE') ?? 120;
+  const authPerMinute = read('RATE_LIMIT_AUTH_PER_MINUTE') ?? 120;
+  const loginPerMinute = read('RATE_LIMIT_LOGIN_PER_MINUTE') ?? 20;
+  const adminUsername = read('GATEHOUSE_ADMIN_USERNAME') ?? 'admin';
+  const adminPasswordHash = read('GATEHOUSE_ADMIN_PASSWORD_HASH');
   const clockSkew = read('MCP_AZURE_CLOCK_SKEW') ?? 300;
   const tokenCacheTtl = read('MCP_AZURE_TOKEN_CACHE_TTL') ?? 300;
   const groupRoles = read('MCP_AZURE_GROUP_ROLES') ?? {};
@@ -260,6 +267,8 @@ export function loadConfig(options: LoadOptions = {}): GatehouseConfig {
       listTtlMs: listTtl * 1000,
       listWaitMs: listWait,
     },
+    limits: { mcpPerMinute, tokenPerMinute, authorizePerMinute, authPerMinute, loginPerMinute },
+    breakGlass: { username: adminUsername, passwordHash: adminPasswordHash },
     toolPolicies: file.tools,
     promptPolicies: file.prompts,
     resourcePolicies: file.resources,
@@ -409,7 +418,7 @@ function readConfigFile(file: string, problems: string[], environment: Environme
       continue;
     }
     for (const [name, setting] of Object.entries(value)) {
-      const parsed = toolPolicySetting(setting);
+      const parsed = toolPolicySetting(setting, section === 'tools');
       if (typeof parsed === 'string')
         problems.push(`GATEHOUSE_CONFIG_FILE: ${section}.${name} in ${file}: ${parsed}.`);
       else into[name] = parsed;
@@ -418,13 +427,22 @@ function readConfigFile(file: string, problems: string[], environment: Environme
   return result;
 }
 
-function toolPolicySetting(value: unknown): ToolPolicySetting | string {
+function toolPolicySetting(value: unknown, limitable: boolean): ToolPolicySetting | string {
   if (!isPlainObject(value)) return 'must be an object like { "roles": ["admin"], "scopes": ["chat"] }';
-  const { roles = [], scopes = [], ...rest } = value as { roles?: unknown; scopes?: unknown };
-  if (Object.keys(rest).length > 0)
-    return `unknown member ${Object.keys(rest)
+  const {
+    roles = [],
+    scopes = [],
+    rateLimit,
+    ...rest
+  } = value as { roles?: unknown; scopes?: unknown; rateLimit?: unknown };
+  const unknown = Object.keys(rest);
+  if (!limitable && rateLimit !== undefined) unknown.push('rateLimit');
+  if (unknown.length > 0)
+    return `unknown member ${unknown
       .map((key) => `"${key}"`)
-      .join(', ')} (use "roles" and "scopes")`;
+      .join(', ')} (use "roles" and "scopes"${limitable ? ', and "rateLimit"' : ''})`;
+  const limit = rateLimit === undefined ? undefined : toolRateLimit(rateLimit);
+  if (typeof limit === 'string') return limit;
   if (!Array.isArray(roles) || !roles.every((role) => typeof role === 'string' && role !== ''))
     return '"roles" must be an array of role names';
   if (!Array.isArray(scopes)) return `"scopes" must be an array of ${Object.keys(LOGICAL_SCOPES).join(', ')}`;
@@ -435,7 +453,20 @@ function toolPolicySetting(value: unknown): ToolPolicySetting | string {
       return `"${String(scope)}" is not a scope: use ${Object.keys(LOGICAL_SCOPES).join(', ')}`;
     logical.push(key);
   }
-  return { roles, scopes: logical };
+  return { roles, scopes: logical, ...(limit === undefined ? {} : { rateLimit: limit }) };
+}
+
+/** "rateLimit": { "max": 10, "windowSeconds": 60 } — calls per caller per window (the window defaults to a minute). */
+function toolRateLimit(value: unknown): ToolRateLimit | string {
+  const shape = '"rateLimit" must be an object like { "max": 10, "windowSeconds": 60 }';
+  if (!isPlainObject(value)) return shape;
+  const { max, windowSeconds = 60, ...rest } = value as { max?: unknown; windowSeconds?: unknown };
+  if (Object.keys(rest).length > 0) return shape;
+  if (typeof max !== 'number' || !Number.isInteger(max) || max < 1)
+    return '"rateLimit.max" must be a whole number of calls, 1 or more';
+  if (typeof windowSeconds !== 'number' || !Number.isInteger(windowSeconds) || windowSeconds < 1)
+    return '"rateLimit.windowSeconds" must be a whole number of seconds, 1 or more';
+  return { max, windowSeconds };
 }
 
 /** A pre-registered client needs an id and redirect URIs; the rest is RFC 7591 metadata oidc-provider validates. */

@@ -1,4 +1,5 @@
 import { compileRedirectPattern } from '../auth-server/redirect-policy.js';
+import { parsePasswordHash } from '../ops/password-hash.js';
 
 /**
  * Every configuration variable Gatehouse reads, in one table. docs/configuration.md documents each
@@ -267,6 +268,53 @@ export const VARIABLES = {
       'Dynamic client registrations one IP address may make per hour (registration is open to anyone); past it, 429.',
     defaultText: '20',
     parse: integerValue(1, 100_000),
+  },
+  RATE_LIMIT_MCP_PER_MINUTE: {
+    name: 'RATE_LIMIT_MCP_PER_MINUTE',
+    description:
+      'Requests one caller (user, app or path token) may make per minute on the MCP endpoints (/mcp, /mcp/{server}, /sse, /messages), counted after authentication and shared by every instance through Redis when REDIS_URL is set; past it, 429 with Retry-After and a JSON-RPC error GH_RATE_LIMITED. 0 turns the limit off.',
+    defaultText: '100',
+    parse: integerValue(0, 1_000_000_000),
+  },
+  RATE_LIMIT_TOKEN_PER_MINUTE: {
+    name: 'RATE_LIMIT_TOKEN_PER_MINUTE',
+    description:
+      'Requests one IP address may make per minute to /token (code exchanges and refreshes; many users behind one NAT share the budget). 0 turns the limit off.',
+    defaultText: '300',
+    parse: integerValue(0, 1_000_000_000),
+  },
+  RATE_LIMIT_AUTHORIZE_PER_MINUTE: {
+    name: 'RATE_LIMIT_AUTHORIZE_PER_MINUTE',
+    description:
+      'Requests one IP address may make per minute to /authorize and the sign-in and consent pages under /interaction (a sign-in takes about five). 0 turns the limit off.',
+    defaultText: '120',
+    parse: integerValue(0, 1_000_000_000),
+  },
+  RATE_LIMIT_AUTH_PER_MINUTE: {
+    name: 'RATE_LIMIT_AUTH_PER_MINUTE',
+    description:
+      'Requests one IP address may make per minute to the browser sign-in routes under /auth/. 0 turns the limit off.',
+    defaultText: '120',
+    parse: integerValue(0, 1_000_000_000),
+  },
+  RATE_LIMIT_LOGIN_PER_MINUTE: {
+    name: 'RATE_LIMIT_LOGIN_PER_MINUTE',
+    description:
+      'Requests one IP address may make per minute to the break-glass login form (on top of its own delays and lockout, see GATEHOUSE_ADMIN_PASSWORD_HASH). 0 turns the limit off.',
+    defaultText: '20',
+    parse: integerValue(0, 1_000_000_000),
+  },
+  GATEHOUSE_ADMIN_USERNAME: {
+    name: 'GATEHOUSE_ADMIN_USERNAME',
+    description: 'User name of the break-glass administrator (see GATEHOUSE_ADMIN_PASSWORD_HASH).',
+    defaultText: 'admin',
+    parse: stringValue,
+  },
+  GATEHOUSE_ADMIN_PASSWORD_HASH: {
+    name: 'GATEHOUSE_ADMIN_PASSWORD_HASH',
+    description:
+      'Turns on the break-glass administrator login, for when Entra ID is unavailable: the scrypt hash of its password, as printed by `gatehouse admin hash-password` ($scrypt$ln=…,r=…,p=…$salt$hash). Failed logins are delayed (1, 2, 4, 8 s) and lock the account and the address for 5 minutes after 5 failures. When unset, there is no local login.',
+    parse: passwordHashValue,
   },
   GATEHOUSE_ACCESS_TOKEN_TTL: {
     name: 'GATEHOUSE_ACCESS_TOKEN_TTL',
@@ -545,6 +593,15 @@ export const VARIABLES = {
     parse: integerValue(10, 60_000, ' milliseconds'),
   },
 } as const satisfies Record<string, VariableSpec>;
+
+function passwordHashValue(raw: string): Parsed<string> {
+  const value = raw.trim();
+  return parsePasswordHash(value) === undefined
+    ? problem(
+        'it is not a password hash made by `gatehouse admin hash-password` ($scrypt$ln=…,r=…,p=…$salt$hash): run that command and paste the line it prints',
+      )
+    : ok(value);
+}
 
 export type VariableName = keyof typeof VARIABLES;
 export type VariableValue<N extends VariableName> =

@@ -314,6 +314,26 @@ export const ERROR_CATALOGUE = {
     summary:
       'The upstream failed repeatedly, so calls to it are refused at once until the time the message gives (circuit breaker).',
   },
+  GH_RATE_LIMITED: {
+    status: 429,
+    rpc: -32029,
+    summary:
+      'Too many requests: the caller (on MCP) or the address (on the sign-in and OAuth endpoints) used up its budget for the window; retry after Retry-After seconds (RATE_LIMIT_* settings).',
+  },
+  GH_BREAK_GLASS_INVALID_CREDENTIALS: {
+    status: 401,
+    summary: 'The break-glass administrator login was refused: the user name or the password is wrong.',
+  },
+  GH_BREAK_GLASS_TOO_EARLY: {
+    status: 429,
+    summary:
+      'A break-glass login came before the delay that follows a failed attempt (1, 2, 4, 8 s) was over; retry after Retry-After seconds.',
+  },
+  GH_BREAK_GLASS_LOCKED: {
+    status: 429,
+    summary:
+      'Five failed break-glass logins locked the account or the address for 5 minutes; retry after Retry-After seconds.',
+  },
 } as const satisfies Record<string, { status: number; rpc?: number; summary: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CATALOGUE;

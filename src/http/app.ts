@@ -31,6 +31,8 @@ import { BUILT_IN_TOOLS } from '../mcp/tools/index.js';
 import { createTransportPolicy } from '../mcp/transport-checks.js';
 import type { AuditSink } from '../ops/audit.js';
 import { healthRoutes } from '../ops/health.js';
+import { installRateLimits, type RateLimitScope } from '../ops/rate-limit.js';
+import { rateLimitSettings } from '../ops/rate-limit-policy.js';
 import type { ToolPolicy } from '../policy/tool-policy.js';
 import { authErrorDecorator, challengeContext, resourceServerRoutes } from '../resource-server/routes.js';
 import type { SecretBox } from '../tokens/secret-box.js';
@@ -64,10 +66,12 @@ export interface AppOptions {
   identityFor?: IdentityFor;
   /** Gatehouse's public signing keys, served at /jwks (the authorization server serves them when mounted). */
   jwks?: () => { keys: unknown[] };
+  /** Told of every request a rate limit refused (the metrics counter); nothing by default. */
+  onRateLimited?(scope: RateLimitScope): void;
   /** When set, Gatehouse is also the OAuth authorization server MCP clients sign in through. */
   authServer?: Pick<
     AuthServerOptions,
-    'keyring' | 'entraTokens' | 'masterSecret' | 'fetch' | 'onGrantRevoked' | 'registrationLimit'
+    'keyring' | 'entraTokens' | 'masterSecret' | 'fetch' | 'onGrantRevoked'
   >;
 }
 
@@ -119,6 +123,14 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       );
     });
   }
+
+  // Before any route is declared: the per-IP limits attach themselves to the routes they guard.
+  const limits = await installRateLimits(app, {
+    settings: rateLimitSettings(config, options.toolPolicies),
+    ...(stores.redis ? { redis: stores.redis } : {}),
+    audit: options.audit,
+    ...(options.onRateLimited ? { onLimited: options.onRateLimited } : {}),
+  });
 
   const decorateAuthError = authErrorDecorator(challengeContext(config));
   app.setNotFoundHandler((request, reply) => {
@@ -312,6 +324,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     bodyLimit: config.server.bodyLimit,
     resolveCaller: options.resolveCaller,
     decorateAuthError,
+    limits,
   };
   const sessionHooks = {
     provideSessionNotifier: (notify: (sessionId: string, message: unknown) => boolean) =>
@@ -343,6 +356,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     noteTtlMs: config.mcp.sessionTtlMs,
     bodyLimit: config.server.bodyLimit,
     maxStreamsPerUser: config.mcp.sseMaxStreamsPerUser,
+    limits,
     resolveCaller: (request, resourcePath) =>
       options.resolveCaller(request, resourcePath === '/mcp' ? undefined : resourcePath),
     decorateAuthError: (reply, error, resourcePath) =>

@@ -7,6 +7,7 @@ import { developmentCaller } from '../identity/development-caller.js';
 import type { ToolDefinition } from '../mcp/tool.js';
 import { type AuditSink, MemoryAuditSink } from '../ops/audit.js';
 import { readVersion } from '../ops/build-info.js';
+import type { RateLimitScope } from '../ops/rate-limit.js';
 import type { ToolPolicy } from '../policy/tool-policy.js';
 import { Authenticator } from '../resource-server/authenticator.js';
 import { openKeyring } from '../tokens/key-store.js';
@@ -40,6 +41,8 @@ export interface StartOptions {
   fetch?: typeof fetch;
   /** Progress lines for a person watching the start. */
   onProgress?: (line: string) => void;
+  /** Told of every request a rate limit refused (by its scope). */
+  onRateLimited?: (scope: RateLimitScope) => void;
 }
 
 /** Opens storage, migrates it, builds the app and listens. */
@@ -90,7 +93,6 @@ export async function startGatehouse(
           entraTokens: createSecretBox(master, 'gatehouse/entra-tokens'),
           masterSecret: master.value,
           onGrantRevoked: grantRevoked,
-          registrationLimit: { perWindow: config.auth.registrationsPerHour, windowMs: 60 * 60 * 1000 },
           ...(options.fetch ? { fetch: options.fetch } : {}),
         }
       : undefined;
@@ -118,6 +120,7 @@ export async function startGatehouse(
       promptPolicies: config.promptPolicies,
       resourcePolicies: config.resourcePolicies,
       ...(options.extraTools ? { extraTools: options.extraTools } : {}),
+      ...(options.onRateLimited ? { onRateLimited: options.onRateLimited } : {}),
     });
     let inFlight = 0;
     app.server.on('request', (_request, response) => {

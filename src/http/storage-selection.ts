@@ -1,3 +1,4 @@
+import type { Redis } from 'ioredis';
 import type { GatehouseConfig } from '../config/index.js';
 import type { DurableStore, EphemeralStore } from '../storage/contract.js';
 import { createPostgresStore } from '../storage/postgres/index.js';
@@ -7,6 +8,8 @@ import { createSqliteStore } from '../storage/sqlite/index.js';
 export interface Stores {
   durable: DurableStore;
   ephemeral: EphemeralStore;
+  /** The Redis connection behind `ephemeral` when REDIS_URL is set (rate-limit counters share it). */
+  redis?: Redis;
   close(): Promise<void>;
 }
 
@@ -27,6 +30,7 @@ export function openStores(config: Pick<GatehouseConfig, 'storage'>): Stores {
   return {
     durable,
     ephemeral: redis ?? durable.ephemeral,
+    ...(redis ? { redis: redis.client } : {}),
     async close() {
       await Promise.allSettled([redis?.close(), durable.close()]);
     },

@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { GatehouseError } from '../errors/index.js';
 import { type Relay, UpstreamRpcError } from '../gateway/upstream/connection.js';
 import type { Caller } from '../identity/caller.js';
+import type { McpRateLimits } from '../ops/rate-limit.js';
 import {
   type McpDispatcher,
   type RequestContext,
@@ -48,6 +49,8 @@ export interface McpEndpointOptions {
   resolveCaller(request: FastifyRequest): Caller | Promise<Caller>;
   /** Adds WWW-Authenticate / Retry-After for authentication failures. */
   decorateAuthError(reply: FastifyReply, error: GatehouseError): void;
+  /** Rate limits per caller and per tool, counted once the caller is known. */
+  limits?: McpRateLimits;
 }
 
 export const MCP_PATHS = ['/mcp', '/mcp/http'] as const;
@@ -112,6 +115,8 @@ export async function mcpEndpoint(app: FastifyInstance, options: McpEndpointOpti
     // A cached caller comes back as a plain value: awaiting only a promise saves a microtask per call.
     const resolved = options.resolveCaller(request);
     const caller = resolved instanceof Promise ? await resolved : resolved;
+    const admitted = options.limits?.admit(request, reply, caller);
+    if (admitted !== undefined) await admitted;
     const accepts = acceptedFormats(request.headers.accept);
     if (!accepts.json && !accepts.sse) {
       throw new GatehouseError(
@@ -152,6 +157,8 @@ export async function mcpEndpoint(app: FastifyInstance, options: McpEndpointOpti
     if (requests.length === 0 && rejected.length === 0) return reply.code(202).send();
 
     for (const message of requests) access.checkScopes(caller, message.method, message.params, request.id);
+    const toolsAdmitted = options.limits?.admitTools(request, reply, caller, requests);
+    if (toolsAdmitted !== undefined) await toolsAdmitted;
 
     const initialize = requests.find((message) => message.method === 'initialize');
     if (initialize !== undefined) {
@@ -263,6 +270,10 @@ export async function mcpEndpoint(app: FastifyInstance, options: McpEndpointOpti
       request.log = request.log.child({ traceparent: admitted.traceparent });
     const { dispatcher, access } = options.select?.(request) ?? options;
     access.checkScopes(caller, message.method, message.params, request.id);
+    if (message.method === 'tools/call') {
+      const toolAdmitted = options.limits?.admitTools(request, reply, caller, [message]);
+      if (toolAdmitted !== undefined) await toolAdmitted;
+    }
 
     const serverMeta = serverMetaOf(dispatcher);
     if (era.ownMethods.has(message.method)) {
@@ -456,6 +467,7 @@ export async function mcpEndpoint(app: FastifyInstance, options: McpEndpointOpti
 
   async function handleGet(request: FastifyRequest, reply: FastifyReply) {
     const caller = await options.resolveCaller(request);
+    await options.limits?.admit(request, reply, caller);
     options.select?.(request);
     if (!selectEraByHeader(request.headers['mcp-protocol-version']).streams)
       throw noStreamsInStatelessEra(reply);
@@ -496,6 +508,7 @@ export async function mcpEndpoint(app: FastifyInstance, options: McpEndpointOpti
 
   async function handleDelete(request: FastifyRequest, reply: FastifyReply) {
     const caller = await options.resolveCaller(request);
+    await options.limits?.admit(request, reply, caller);
     if (!selectEraByHeader(request.headers['mcp-protocol-version']).streams)
       throw noStreamsInStatelessEra(reply);
     if (options.sessionMode === 'stateless') {

@@ -3,6 +3,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { GatehouseError } from '../errors/index.js';
 import { type Relay, UpstreamRpcError } from '../gateway/upstream/connection.js';
 import type { Caller } from '../identity/caller.js';
+import type { McpRateLimits } from '../ops/rate-limit.js';
 import type { EphemeralStore } from '../storage/contract.js';
 import type { McpDispatcher, RequestContext } from './dispatcher.js';
 import { classifyMessage, failure, type JsonRpcRequest, type JsonRpcResponse, success } from './jsonrpc.js';
@@ -35,6 +36,8 @@ export interface LegacySseOptions {
   onSessionEnded?(sessionId: string): void;
   /** Keep-alive interval; a comment line keeps proxies from closing an idle stream. */
   keepaliveMs?: number;
+  /** Rate limits per caller and per tool, counted once the caller is known. */
+  limits?: McpRateLimits;
 }
 
 /**
@@ -129,6 +132,7 @@ export async function legacySseTransport(app: FastifyInstance, options: LegacySs
     route: (typeof LEGACY_SSE_ROUTES)[number],
   ) {
     const caller = await options.resolveCaller(request, route.resource);
+    await options.limits?.admit(request, reply, caller);
     if (!acceptedFormats(request.headers.accept).sse) {
       throw new GatehouseError(
         'GH_MCP_NOT_ACCEPTABLE',
@@ -180,6 +184,7 @@ export async function legacySseTransport(app: FastifyInstance, options: LegacySs
 
   async function handleMessages(request: FastifyRequest, reply: FastifyReply, resourcePath: string) {
     const caller = await options.resolveCaller(request, resourcePath);
+    await options.limits?.admit(request, reply, caller);
     const session = await sessionOf(request, caller);
     let body: unknown;
     try {
@@ -205,6 +210,12 @@ export async function legacySseTransport(app: FastifyInstance, options: LegacySs
     for (const item of classified)
       if (item.kind === 'request')
         options.access.checkScopes(caller, item.message.method, item.message.params, request.id);
+    await options.limits?.admitTools(
+      request,
+      reply,
+      caller,
+      classified.flatMap((item) => (item.kind === 'request' ? [item.message] : [])),
+    );
 
     for (const item of classified) {
       switch (item.kind) {

@@ -48,6 +48,31 @@ export type AuditEvent =
       userId: string;
       action: 'create' | 'update' | 'delete';
       server: string;
+    }
+  | {
+      /** A request refused by a rate limit (429). */
+      type: 'rate.limited';
+      at: string;
+      requestId: string;
+      /** The caller, for limits counted per user (MCP, tools); null for limits counted per address. */
+      userId: string | null;
+      ip: string;
+      /** Which limit: mcp, tool:{name}, register, token, authorize, auth or login. */
+      scope: string;
+      /** The budget that was used up: requests per window. */
+      limit: { max: number; windowMs: number };
+    }
+  | {
+      /** An attempt at the break-glass administrator login, whatever its outcome. */
+      type: 'auth.break-glass';
+      at: string;
+      requestId: string | null;
+      /** The user name as typed (it may not be the configured one). */
+      username: string;
+      ip: string;
+      outcome: 'success' | 'wrong-credentials' | 'too-early' | 'locked';
+      /** For refusals by the throttle: seconds until an attempt is considered again. */
+      retryAfterSeconds: number | null;
     };
 
 export interface AuditSink {

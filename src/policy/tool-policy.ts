@@ -6,6 +6,8 @@ export interface ToolPolicy {
   scopes: readonly (keyof ScopeNames)[];
   /** The caller needs at least one of these roles; empty means any admitted caller. */
   roles: readonly string[];
+  /** Calls one caller may make of the tool per window; no limit of its own when absent. */
+  rateLimit?: { readonly max: number; readonly windowSeconds: number };
 }
 
 const OPEN: ToolPolicy = Object.freeze({ scopes: [], roles: [] });

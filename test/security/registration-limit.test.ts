@@ -1,6 +1,7 @@
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { MemoryAuditSink } from '../../src/ops/audit.js';
 import { type OAuthFixture, startOAuthFixture } from '../helpers/oauth-fixture.js';
 
 // RFC 7591 leaves abuse of open registration to the server: each IP address gets a budget.
@@ -24,9 +25,14 @@ describe('dynamic client registration is rate-limited per IP address', () => {
     expect([first.status, second.status]).toEqual([201, 201]);
     const third = await register('three');
     expect(third.status).toBe(429);
-    expect(Number(third.headers.get('retry-after'))).toBeGreaterThan(0);
-    const body = (await third.json()) as { error: string; error_description: string };
+    const retryAfter = Number(third.headers.get('retry-after'));
+    expect(retryAfter).toBeGreaterThan(0);
+    expect(retryAfter).toBeLessThanOrEqual(3600);
+    expect(third.headers.get('ratelimit-limit')).toBe('2');
+    expect(third.headers.get('ratelimit-remaining')).toBe('0');
+    const body = (await third.json()) as { error: string; error_description: string; code: string };
     expect(body.error).toBe('too_many_requests');
+    expect(body.code).toBe('GH_RATE_LIMITED');
     expect(body.error_description).toContain('registered 2 clients within 60 minutes');
 
     const database = new Database(path.join(f.dataDir, 'gatehouse.db'), { readonly: true });
@@ -38,5 +44,8 @@ describe('dynamic client registration is rate-limited per IP address', () => {
     } finally {
       database.close();
     }
+    expect(
+      (f.gatehouse.audit as MemoryAuditSink).events.filter((event) => event.type === 'rate.limited'),
+    ).toEqual([expect.objectContaining({ scope: 'register', ip: '127.0.0.1', userId: null })]);
   });
 });

@@ -31,7 +31,10 @@ type ScriptedRedis = Redis & {
 
 const CONNECT_TIMEOUT_MS = 5_000;
 
-export function createRedisEphemeralStore(options: RedisEphemeralStoreOptions): EphemeralStore {
+/** The ephemeral store on Redis, and its connection (rate limits count in the same Redis, under the same prefix). */
+export function createRedisEphemeralStore(
+  options: RedisEphemeralStoreOptions,
+): EphemeralStore & { readonly client: Redis } {
   const endpoint: ServerEndpoint = {
     product: 'Redis',
     address: addressOf(options.url, 6379),
@@ -68,6 +71,7 @@ export function createRedisEphemeralStore(options: RedisEphemeralStoreOptions): 
 
   return {
     backend: 'redis',
+    client,
 
     ping: () => run(async () => void (await client.ping())),
 
