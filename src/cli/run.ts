@@ -1,3 +1,4 @@
+import { adminCommand } from './admin.js';
 import { clientConfigCommand } from './client-config.js';
 import { devEntraCommand } from './dev-entra.js';
 import { doctorCommand } from './doctor.js';
@@ -19,9 +20,10 @@ const COMMANDS: readonly Command[] = [
   clientConfigCommand,
   doctorCommand,
   devEntraCommand,
+  adminCommand,
 ];
 /** Commands that read their own arguments; the others take none. */
-const WITH_ARGUMENTS = new Set(['dev-entra', 'keys', 'client-config']);
+const WITH_ARGUMENTS = new Set(['dev-entra', 'keys', 'client-config', 'admin']);
 
 const USAGE = `Usage: gatehouse [command] [--help]
 
