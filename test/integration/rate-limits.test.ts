@@ -132,6 +132,41 @@ describe('per-user and per-tool rate limits on MCP, across two instances sharing
     expect(limited.filter((scope) => scope === 'mcp')).toEqual(['mcp', 'mcp']);
   });
 
+  it('refuses the same user on the 2026-07-28 form (keeping the request id) and on the legacy SSE transport', async () => {
+    const stateless = await mcpPost(
+      `${b.url}/mcp`,
+      {
+        jsonrpc: '2.0',
+        id: 'stateless-1',
+        method: 'tools/list',
+        params: {
+          _meta: {
+            'io.modelcontextprotocol/protocolVersion': '2026-07-28',
+            'io.modelcontextprotocol/clientInfo': { name: 'limits-test', version: '1.0.0' },
+            'io.modelcontextprotocol/clientCapabilities': {},
+          },
+        },
+      },
+      alice,
+      { 'mcp-protocol-version': '2026-07-28', 'mcp-method': 'tools/list' },
+    );
+    expect(stateless.status).toBe(429);
+    expect(stateless.body).toMatchObject({
+      id: 'stateless-1',
+      error: { code: -32029, data: { code: 'GH_RATE_LIMITED' } },
+    });
+    expect(Number(stateless.headers.get('retry-after'))).toBeGreaterThan(0);
+
+    const sse = await fetch(`${a.url}/sse`, {
+      headers: { authorization: `Bearer ${alice}`, accept: 'text/event-stream' },
+    });
+    expect(sse.status).toBe(429);
+    expect(Number(sse.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect(((await sse.json()) as { error: { data: { code: string } } }).error.data.code).toBe(
+      'GH_RATE_LIMITED',
+    );
+  });
+
   it('leaves other users unaffected', async () => {
     for (const instance of [a, b]) {
       const response = await mcpPost(`${instance.url}/mcp`, list, bob);
