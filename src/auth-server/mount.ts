@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type Provider from 'oidc-provider';
 import type { EphemeralStore } from '../storage/contract.js';
 import type { Keyring } from '../tokens/keyring.js';
+import { tagRequest } from './audit-context.js';
 import { AUTH_SERVER_ROUTES } from './provider.js';
 import {
   DEFAULT_REGISTRATION_LIMIT,
@@ -67,6 +68,7 @@ export async function mountProvider(
       reply.raw.setHeader('vary', 'Origin');
     }
     reply.hijack();
+    tagRequest(request.raw, { requestId: request.id, ip: request.ip });
     await callback(request.raw, reply.raw);
   };
 

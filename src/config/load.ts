@@ -185,6 +185,15 @@ export function loadConfig(options: LoadOptions = {}): GatehouseConfig {
     );
   }
 
+  const audit = {
+    retentionDays: read('AUDIT_RETENTION_DAYS') ?? 90,
+    stdout: read('AUDIT_LOG_STDOUT') ?? false,
+    logArguments: read('AUDIT_LOG_ARGUMENTS') ?? false,
+    bufferSize: read('AUDIT_BUFFER_SIZE') ?? 10_000,
+    whenFull: read('AUDIT_BUFFER_FULL') ?? 'drop-newest',
+    flushIntervalMs: read('AUDIT_FLUSH_INTERVAL') ?? 1000,
+  };
+
   if (problems.length > 0) {
     throw new GatehouseError(
       'GH_CONFIG_INVALID',
@@ -260,6 +269,7 @@ export function loadConfig(options: LoadOptions = {}): GatehouseConfig {
       listTtlMs: listTtl * 1000,
       listWaitMs: listWait,
     },
+    audit,
     toolPolicies: file.tools,
     promptPolicies: file.prompts,
     resourcePolicies: file.resources,
