@@ -179,15 +179,17 @@ export class DurableAuditSink implements AuditSink {
     while (this.#buffer.length > 0 && !failed) {
       const batch = this.#buffer.splice(0, this.#batchSize);
       this.#inFlight = batch.length;
+      // What is not yet stored: #append takes each pair out once its row is stored or refused.
+      const pending = this.#rowsOf(batch);
       try {
-        this.#written += await this.#append(this.#rowsOf(batch));
+        await this.#append(pending);
         this.#lastError = null;
         this.#retryDelayMs = 0;
       } catch (error) {
         failed = true;
         this.#lastError = error instanceof Error ? error.message : String(error);
         // Back to the front, in order: newer events were queued behind them meanwhile.
-        this.#buffer.unshift(...batch);
+        this.#buffer.unshift(...pending.map(([event]) => event));
         const { retryMinMs = 100, retryMaxMs = 30_000 } = this.#options;
         this.#retryDelayMs =
           this.#retryDelayMs === 0 ? retryMinMs : Math.min(this.#retryDelayMs * 2, retryMaxMs);
@@ -204,11 +206,11 @@ export class DurableAuditSink implements AuditSink {
   }
 
   /** The rows of a batch; an event that cannot become a row is dropped (counted) rather than blocking the rest. */
-  #rowsOf(batch: AuditEvent[]): AuditRowInput[] {
-    const rows: AuditRowInput[] = [];
+  #rowsOf(batch: AuditEvent[]): [AuditEvent, AuditRowInput][] {
+    const rows: [AuditEvent, AuditRowInput][] = [];
     for (const event of batch) {
       try {
-        rows.push(toAuditRow(event, { logArguments: this.#options.logArguments }));
+        rows.push([event, toAuditRow(event, { logArguments: this.#options.logArguments })]);
       } catch (error) {
         this.#unstorable(event, error);
       }
@@ -216,26 +218,31 @@ export class DurableAuditSink implements AuditSink {
     return rows;
   }
 
-  /** Stores the rows; the number stored. */
-  async #append(rows: AuditRowInput[]): Promise<number> {
+  /**
+   * Stores the pairs' rows, taking each pair out of `pending` once it is stored (or refused for
+   * good); when it throws, `pending` holds exactly what is still to be stored.
+   */
+  async #append(pending: [AuditEvent, AuditRowInput][]): Promise<void> {
     try {
-      await this.#options.log.append(rows);
-      return rows.length;
+      await this.#options.log.append(pending.map(([, row]) => row));
+      this.#written += pending.length;
+      pending.length = 0;
+      return;
     } catch (error) {
       if (!isGatehouseError(error) || error.code !== 'GH_STORAGE_INVALID_ARGUMENT') throw error;
     }
     // A row the store refuses would fail its batch forever: store the others one by one.
-    let stored = 0;
-    for (const row of rows) {
+    while (pending.length > 0) {
+      const [, row] = pending[0]!;
       try {
         await this.#options.log.append([row]);
-        stored++;
+        this.#written++;
       } catch (error) {
         if (!isGatehouseError(error) || error.code !== 'GH_STORAGE_INVALID_ARGUMENT') throw error;
         this.#unstorable(row, error);
       }
+      pending.shift();
     }
-    return stored;
   }
 
   #unstorable(event: unknown, error: unknown): void {

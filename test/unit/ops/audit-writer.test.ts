@@ -12,8 +12,11 @@ class FakeLog implements AuditLogRepository {
   down = false;
   appends = 0;
   cutoffs: Date[] = [];
+  /** Goes down at this many appends (counting from 1). */
+  downAtAppend = Number.POSITIVE_INFINITY;
   async append(rows: readonly AuditRowInput[]): Promise<void> {
     this.appends++;
+    if (this.appends >= this.downAtAppend) this.down = true;
     if (this.down)
       throw new StorageUnavailableError('PostgreSQL at 127.0.0.1:5432 did not answer (DATABASE_URL)');
     if (rows.some((row) => row.type === 'unstorable'))
@@ -263,6 +266,24 @@ describe('DurableAuditSink', () => {
     await audit.flush();
     expect(log.rows.map((row) => row.server)).toEqual(['s1', 's3']);
     expect(audit.stats()).toEqual({ queued: 0, dropped: 1, written: 2, lastError: null });
+  });
+
+  it('an outage in the middle of storing around a refused row stores nothing twice and loses nothing', async () => {
+    const log = new FakeLog();
+    // Append 1: the batch, refused for its bad row. 2: s1 alone. 3: the bad row. 4: down.
+    log.downAtAppend = 4;
+    const audit = sink(log);
+    audit.emit(registry(1));
+    audit.emit({ ...registry(2), type: 'unstorable' } as unknown as AuditEvent);
+    audit.emit(registry(3));
+    audit.emit(registry(4));
+    await audit.flush();
+    expect(audit.stats()).toMatchObject({ queued: 2, dropped: 1, written: 1 });
+    log.down = false;
+    log.downAtAppend = Number.POSITIVE_INFINITY;
+    await audit.flush();
+    expect(log.rows.map((row) => row.server)).toEqual(['s1', 's3', 's4']);
+    expect(audit.stats()).toEqual({ queued: 0, dropped: 1, written: 3, lastError: null });
   });
 
   it('close() writes what is left; with the database down, what is left is counted as dropped and logged', async () => {
