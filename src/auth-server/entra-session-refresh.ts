@@ -39,7 +39,7 @@ export function entraSessionKeeper(options: {
   provider: () => Provider;
   warn: (error: unknown, message: string) => void;
   /** Told when a grant is ended here, so its access tokens stop at once. */
-  onGrantEnded?: (grantId: string) => void;
+  onGrantEnded?: (grantId: string, accountId: string) => void;
   now?: () => number;
 }): EntraSessionKeeper {
   const now = options.now ?? Date.now;
@@ -51,12 +51,12 @@ export function entraSessionKeeper(options: {
     return { session, tokens };
   }
 
-  async function endGrant(grantId: string | undefined, reason: string): Promise<never> {
+  async function endGrant(accountId: string, grantId: string | undefined, reason: string): Promise<never> {
     if (grantId !== undefined) {
       const grant = await options.provider().Grant.find(grantId);
       await grant?.destroy();
       await options.durable.oauthModels.revokeByGrantId(grantId);
-      options.onGrantEnded?.(grantId);
+      options.onGrantEnded?.(grantId, accountId);
     }
     const refusal = new errors.InvalidGrant(reason);
     // oidc-provider keeps the constructor's text for debugging only; the client should read why.
@@ -69,7 +69,7 @@ export function entraSessionKeeper(options: {
       const opened = await open(accountId);
       if (opened === undefined) return;
       const { session, tokens } = opened;
-      if (tokens.endedBecause !== undefined) return endGrant(grantId, tokens.endedBecause);
+      if (tokens.endedBecause !== undefined) return endGrant(accountId, grantId, tokens.endedBecause);
       if (
         tokens.accessTokenExpiresAt - now() / 1000 > ENTRA_REFRESH_MARGIN_SECONDS ||
         tokens.refreshToken === undefined
@@ -91,7 +91,7 @@ export function entraSessionKeeper(options: {
           roles: session.roles,
           groups: session.groups,
         });
-        return endGrant(grantId, error.message);
+        return endGrant(accountId, grantId, error.message);
       }
       const sealed = options.entraTokens.seal(
         JSON.stringify({

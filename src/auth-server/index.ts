@@ -1,11 +1,14 @@
+import type { IncomingMessage } from 'node:http';
 import type { FastifyInstance } from 'fastify';
 import type Provider from 'oidc-provider';
 import type { GatehouseConfig } from '../config/index.js';
 import { checkClientCredential } from '../entra/client-credential.js';
 import { EntraClient } from '../entra/entra-client.js';
+import type { AuditSink } from '../ops/audit.js';
 import type { DurableStore, EphemeralStore } from '../storage/contract.js';
 import type { Keyring } from '../tokens/keyring.js';
 import { deriveKey, type SecretBox } from '../tokens/secret-box.js';
+import { auditContextOf } from './audit-context.js';
 import { ConsentMemory } from './consent-memory.js';
 import { entraSessionKeeper } from './entra-session-refresh.js';
 import { interactionRoutes } from './interactions/routes.js';
@@ -29,6 +32,8 @@ export interface AuthServerOptions {
   onGrantRevoked?: (grantId: string) => void;
   /** Resources besides /mcp that tokens may be bound to (the gateway's /mcp/{server}). */
   acceptsResource?: (resource: string) => boolean;
+  /** Receives sign-ins, consent decisions and revocations. */
+  audit?: AuditSink;
 }
 
 /**
@@ -70,7 +75,20 @@ export async function registerAuthServer(app: FastifyInstance, options: AuthServ
     entra,
     provider: () => providerRef!,
     warn: (error, message) => app.log.warn({ err: error }, message),
-    ...(options.onGrantRevoked ? { onGrantEnded: options.onGrantRevoked } : {}),
+    onGrantEnded: (grantId, accountId) => {
+      options.audit?.emit({
+        type: 'token.revoked',
+        at: new Date().toISOString(),
+        requestId: null,
+        ip: null,
+        userId: accountId,
+        clientId: null,
+        action: 'entra-sign-in-ended',
+        grantId,
+        outcome: 'ok',
+      });
+      options.onGrantRevoked?.(grantId);
+    },
   });
 
   const consentMemory = new ConsentMemory(options.ephemeral);
@@ -112,7 +130,25 @@ export async function registerAuthServer(app: FastifyInstance, options: AuthServ
   );
 
   providerRef = provider;
-  provider.on('grant.revoked', (_ctx: unknown, grantId: string) => options.onGrantRevoked?.(grantId));
+  provider.on('grant.revoked', (koa: unknown, grantId: string) => {
+    const ctx = koa as RevocationContext | undefined;
+    const oidcContext = ctx?.oidc;
+    const entities = oidcContext?.entities ?? {};
+    const token = entities.RefreshToken ?? entities.AccessToken ?? entities.AuthorizationCode;
+    const request = auditContextOf(ctx?.req);
+    options.audit?.emit({
+      type: 'token.revoked',
+      at: new Date().toISOString(),
+      requestId: request?.requestId ?? null,
+      ip: request?.ip ?? null,
+      userId: token?.accountId ?? null,
+      clientId: oidcContext?.client?.clientId ?? token?.clientId ?? null,
+      action: oidcContext?.route ?? 'unknown',
+      grantId,
+      outcome: 'ok',
+    });
+    options.onGrantRevoked?.(grantId);
+  });
 
   await app.register(mountProvider, {
     provider,
@@ -134,5 +170,16 @@ export async function registerAuthServer(app: FastifyInstance, options: AuthServ
     ...(options.acceptsResource ? { acceptsResource: options.acceptsResource } : {}),
     entraSignInEnded: (accountId) => keeper.signInEnded(accountId),
     consentMemory,
+    ...(options.audit ? { audit: options.audit } : {}),
   });
+}
+
+/** What Gatehouse reads of the Koa context oidc-provider passes to its grant.revoked event. */
+interface RevocationContext {
+  req?: IncomingMessage;
+  oidc?: {
+    route?: string;
+    client?: { clientId?: string };
+    entities?: Partial<Record<string, { accountId?: string; clientId?: string }>>;
+  };
 }

@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type Provider from 'oidc-provider';
 import type { Keyring } from '../tokens/keyring.js';
+import { tagRequest } from './audit-context.js';
 import { AUTH_SERVER_ROUTES } from './provider.js';
 
 /**
@@ -50,6 +51,7 @@ export async function mountProvider(
       reply.raw.setHeader('vary', 'Origin');
     }
     reply.hijack();
+    tagRequest(request.raw, { requestId: request.id, ip: request.ip });
     await callback(request.raw, reply.raw);
   };
 

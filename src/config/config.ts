@@ -99,6 +99,16 @@ export interface GatehouseConfig {
     readonly listTtlMs: number;
     readonly listWaitMs: number;
   };
+  /** The durable audit log (docs/operations.md). */
+  readonly audit: {
+    /** 0 keeps rows forever. */
+    readonly retentionDays: number;
+    readonly stdout: boolean;
+    readonly logArguments: boolean;
+    readonly bufferSize: number;
+    readonly whenFull: 'drop-newest' | 'drop-oldest';
+    readonly flushIntervalMs: number;
+  };
   /** Per-tool requirements from the config file's "tools" section (built-in defaults apply otherwise). */
   readonly toolPolicies: Readonly<Record<string, ToolPolicySetting>>;
   /** Per-prompt requirements from the config file's "prompts" section (same shape as a tool's). */

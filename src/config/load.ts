@@ -192,6 +192,15 @@ export function loadConfig(options: LoadOptions = {}): GatehouseConfig {
     );
   }
 
+  const audit = {
+    retentionDays: read('AUDIT_RETENTION_DAYS') ?? 90,
+    stdout: read('AUDIT_LOG_STDOUT') ?? false,
+    logArguments: read('AUDIT_LOG_ARGUMENTS') ?? false,
+    bufferSize: read('AUDIT_BUFFER_SIZE') ?? 10_000,
+    whenFull: read('AUDIT_BUFFER_FULL') ?? 'drop-newest',
+    flushIntervalMs: read('AUDIT_FLUSH_INTERVAL') ?? 1000,
+  };
+
   if (problems.length > 0) {
     throw new GatehouseError(
       'GH_CONFIG_INVALID',
@@ -269,6 +278,7 @@ export function loadConfig(options: LoadOptions = {}): GatehouseConfig {
     },
     limits: { mcpPerMinute, tokenPerMinute, authorizePerMinute, authPerMinute, loginPerMinute },
     breakGlass: { username: adminUsername, passwordHash: adminPasswordHash },
+    audit,
     toolPolicies: file.tools,
     promptPolicies: file.prompts,
     resourcePolicies: file.resources,

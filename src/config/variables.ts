@@ -592,6 +592,48 @@ export const VARIABLES = {
     defaultText: '1500',
     parse: integerValue(10, 60_000, ' milliseconds'),
   },
+  AUDIT_RETENTION_DAYS: {
+    name: 'AUDIT_RETENTION_DAYS',
+    description:
+      'Days audit rows are kept; older ones are deleted once an hour (by every instance: concurrent deletes are harmless). 0 keeps them forever.',
+    defaultText: '90',
+    parse: integerValue(0, 36_500, ' days'),
+  },
+  AUDIT_LOG_STDOUT: {
+    name: 'AUDIT_LOG_STDOUT',
+    description:
+      'true: every audit event is also written to standard output as one JSON line (for a log shipper), besides the audit_log table.',
+    defaultText: 'false',
+    parse: booleanValue,
+  },
+  AUDIT_LOG_ARGUMENTS: {
+    name: 'AUDIT_LOG_ARGUMENTS',
+    description:
+      'true: tool-call audit rows keep the call arguments, with values under secret-looking keys (password, token, secret, key, authorization, cookie, …) replaced by "[redacted]". Off by default: arguments may hold personal data.',
+    defaultText: 'false',
+    parse: booleanValue,
+  },
+  AUDIT_BUFFER_SIZE: {
+    name: 'AUDIT_BUFFER_SIZE',
+    description:
+      'Audit events held in memory while they wait to be written (or while the database is unreachable). Past it, AUDIT_BUFFER_FULL decides which event is dropped; every drop is counted, logged and shown in /ready.',
+    defaultText: '10000',
+    parse: integerValue(100, 1_000_000),
+  },
+  AUDIT_BUFFER_FULL: {
+    name: 'AUDIT_BUFFER_FULL',
+    description:
+      'What a full audit buffer drops: drop-newest keeps the events already waiting (the start of an outage) and counts each new one as dropped; drop-oldest keeps the most recent events instead. Requests are never blocked or refused either way.',
+    defaultText: 'drop-newest',
+    parse: oneOf('drop-newest', 'drop-oldest'),
+  },
+  AUDIT_FLUSH_INTERVAL: {
+    name: 'AUDIT_FLUSH_INTERVAL',
+    description:
+      'Milliseconds between writes of the audit buffer to the database; a full batch (500 events) is written at once without waiting.',
+    defaultText: '1000',
+    parse: integerValue(10, 60_000, ' milliseconds'),
+  },
 } as const satisfies Record<string, VariableSpec>;
 
 function passwordHashValue(raw: string): Parsed<string> {

@@ -264,6 +264,11 @@ export const ERROR_CATALOGUE = {
     status: 403,
     summary: 'The HTTP API operation needs a role the caller does not have; the message names it.',
   },
+  GH_AUDIT_INVALID_QUERY: {
+    status: 400,
+    summary:
+      'A filter of /api/audit or /api/audit/export is invalid (a time that is not ISO 8601, a limit out of range, a cursor no page returned); the message names it.',
+  },
   GH_GATEWAY_INVALID_SERVER: {
     status: 400,
     rpc: -32602,

@@ -3,6 +3,7 @@ import { GatehouseError } from '../errors/index.js';
 import type { Caller } from '../identity/caller.js';
 import type { RequestContext } from '../mcp/dispatcher.js';
 import type { ToolAccess } from '../mcp/tool-access.js';
+import { ERROR_CODE_META_KEY } from '../mcp/tool-registry.js';
 import type { AuditSink } from '../ops/audit.js';
 import type { ToolPolicy } from '../policy/tool-policy.js';
 import type { Gateway } from './gateway.js';
@@ -218,6 +219,7 @@ export class GatewaySurface {
   ): Promise<Item> {
     const started = performance.now();
     let outcome = 'ok';
+    let errorCode: string | null = null;
     try {
       const pending = this.options.identityFor?.(context.caller, runtime.server);
       const identity = pending === undefined ? undefined : await pending;
@@ -243,10 +245,15 @@ export class GatewaySurface {
         ...(context.relay === undefined ? {} : { relay: context.relay }),
         ...(context.stateless === undefined ? {} : { stateless: context.stateless }),
       });
-      if (result.isError === true) outcome = 'tool-error';
+      if (result.isError === true) {
+        outcome = 'tool-error';
+        const code = (result._meta as Item | undefined)?.[ERROR_CODE_META_KEY];
+        if (typeof code === 'string') errorCode = code;
+      }
       return result;
     } catch (error) {
       outcome = error instanceof GatehouseError ? error.code : 'upstream-error';
+      errorCode = error instanceof GatehouseError ? error.code : null;
       throw error;
     } finally {
       this.audit.emit({
@@ -260,6 +267,9 @@ export class GatewaySurface {
         name: label,
         outcome,
         durationMs: Math.round((performance.now() - started) * 1000) / 1000,
+        clientId: context.caller.clientAppId,
+        errorCode,
+        ...(method === 'tools/call' ? { arguments: params.arguments } : {}),
       });
     }
   }

@@ -30,6 +30,7 @@ import { ToolRegistry } from '../mcp/tool-registry.js';
 import { BUILT_IN_TOOLS } from '../mcp/tools/index.js';
 import { createTransportPolicy } from '../mcp/transport-checks.js';
 import type { AuditSink } from '../ops/audit.js';
+import { auditRoutes, auditSearch } from '../ops/audit-routes.js';
 import { healthRoutes } from '../ops/health.js';
 import { installRateLimits, type RateLimitScope } from '../ops/rate-limit.js';
 import { rateLimitSettings } from '../ops/rate-limit-policy.js';
@@ -184,6 +185,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   );
   surface = new GatewaySurface(gateway, access, options.audit, surfaceOptions);
   const noteEvents = new NoteEvents();
+  const searchAudit = auditSearch(stores.durable.auditLog);
   const services = {
     config,
     durable: stores.durable,
@@ -194,9 +196,13 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     gatewaySurface: surface,
     notesChanged: (userId: string, noteId: string, change: 'created' | 'deleted') =>
       noteEvents.changed(userId, noteId, change),
+    /** The audit log's search (the admin console's audit page). */
+    searchAudit,
   };
-  const registry = new ToolRegistry(tools, (error, tool) =>
-    logger.error({ err: error, tool }, 'tool failed'),
+  const registry = new ToolRegistry(
+    tools,
+    (error, tool) => logger.error({ err: error, tool }, 'tool failed'),
+    options.audit,
   );
   const logMethodFailure = (error: unknown, method: string) =>
     logger.error({ err: error, method }, 'MCP method failed');
@@ -276,13 +282,18 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   // programs, sets the two headers that matter there itself, and skips ~1 KB of headers per call.
   await app.register(async (web) => {
     await web.register(helmet, { global: true });
-    await web.register(healthRoutes, { durable: stores.durable, ephemeral: stores.ephemeral });
+    await web.register(healthRoutes, {
+      durable: stores.durable,
+      ephemeral: stores.ephemeral,
+      ...(options.audit.stats ? { audit: options.audit as Required<AuditSink> } : {}),
+    });
     await web.register(resourceServerRoutes, {
       config,
       resolveCaller: options.resolveCaller,
       upstreamTitle: (name) => gateway.runtime(name)?.server.title,
     });
     await web.register(gatewayRoutes, { gateway, access, resolveCaller: options.resolveCaller });
+    await web.register(auditRoutes, { search: searchAudit, access, resolveCaller: options.resolveCaller });
     web.get('/', { schema: { hide: true } }, async () => ({
       name: 'Gatehouse',
       version: options.version,
@@ -303,6 +314,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       durable: stores.durable,
       ephemeral: stores.ephemeral,
       ...options.authServer,
+      audit: options.audit,
       acceptsResource: (resource) => {
         const prefix = `${config.server.baseUrl}/mcp/`;
         if (resource === `${config.server.baseUrl}/sse`) return true;

@@ -5,7 +5,8 @@ import { identityAssertions } from '../gateway/identity-assertion.js';
 import type { Caller } from '../identity/caller.js';
 import { developmentCaller } from '../identity/development-caller.js';
 import type { ToolDefinition } from '../mcp/tool.js';
-import { type AuditSink, MemoryAuditSink } from '../ops/audit.js';
+import type { AuditSink } from '../ops/audit.js';
+import { DurableAuditSink } from '../ops/audit-writer.js';
 import { readVersion } from '../ops/build-info.js';
 import type { RateLimitScope } from '../ops/rate-limit.js';
 import type { ToolPolicy } from '../policy/tool-policy.js';
@@ -54,6 +55,8 @@ export async function startGatehouse(
   const progress = options.onProgress ?? (() => {});
   const stores = openStores(config);
   let closeKeyring = () => {};
+  // Created here, so closed here: a sink given in the options belongs to whoever gave it.
+  let durableAudit: DurableAuditSink | undefined;
   try {
     progress(
       `Storage: ${stores.durable.backend}${stores.ephemeral.backend !== stores.durable.backend ? ` + ${stores.ephemeral.backend} for short-lived state` : ''}`,
@@ -67,7 +70,8 @@ export async function startGatehouse(
         : `Database schema is up to date (${report.current ?? 'no migrations'})`,
     );
 
-    const audit = options.audit ?? new MemoryAuditSink();
+    if (options.audit === undefined) durableAudit = durableAuditSink(config, stores, logger).start();
+    const audit = options.audit ?? durableAudit!;
     const master = resolveMasterSecret(config, progress);
     let keyring = options.keyring;
     if (keyring === undefined) {
@@ -150,6 +154,8 @@ export async function startGatehouse(
           app.server.closeAllConnections();
           await closed;
           closeKeyring();
+          // After the app: the requests that just finished have emitted their events.
+          await durableAudit?.close();
           await stores.close();
         })();
         return closing;
@@ -157,9 +163,24 @@ export async function startGatehouse(
     };
   } catch (error) {
     closeKeyring();
+    await durableAudit?.close();
     await stores.close();
     throw error;
   }
+}
+
+/** The audit log as configured (AUDIT_*): the audit_log table, optionally mirrored to stdout. */
+export function durableAuditSink(config: GatehouseConfig, stores: Stores, logger: Logger): DurableAuditSink {
+  return new DurableAuditSink({
+    log: stores.durable.auditLog,
+    logger,
+    bufferSize: config.audit.bufferSize,
+    whenFull: config.audit.whenFull,
+    flushIntervalMs: config.audit.flushIntervalMs,
+    logArguments: config.audit.logArguments,
+    retentionDays: config.audit.retentionDays,
+    ...(config.audit.stdout ? { mirror: (line: string) => void process.stdout.write(line) } : {}),
+  });
 }
 
 /** The authenticator when authentication is on; otherwise every request is the development user. */

@@ -1,6 +1,7 @@
 import type { CallToolResult, Tool } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 import { GatehouseError, isGatehouseError } from '../errors/index.js';
+import type { AuditSink } from '../ops/audit.js';
 import type { ToolCallContext, ToolDefinition } from './tool.js';
 
 interface RegisteredTool {
@@ -10,6 +11,9 @@ interface RegisteredTool {
 }
 
 export type ToolFailureLog = (error: unknown, toolName: string) => void;
+
+/** Where a tool-error result carries its GH_… code. */
+export const ERROR_CODE_META_KEY = 'io.gatehouse/error-code';
 
 /**
  * The tools Gatehouse serves. Schemas are turned into JSON Schema once at start; a call costs a
@@ -21,6 +25,8 @@ export class ToolRegistry {
   constructor(
     definitions: readonly ToolDefinition[],
     private readonly onInternalFailure: ToolFailureLog,
+    /** Told of every call that reached a tool (tool.call), with its outcome and duration. */
+    private readonly audit?: AuditSink,
   ) {
     for (const definition of definitions) {
       if (this.#tools.has(definition.name)) throw new Error(`Tool ${definition.name} is defined twice`);
@@ -48,25 +54,65 @@ export class ToolRegistry {
         `Unknown tool: '${name}'. Call tools/list to see the tools you can use.`,
       );
     }
+    const started = performance.now();
     const parsed = tool.definition.input.safeParse(rawArguments ?? {});
     if (!parsed.success) {
-      return toolError(
-        'GH_TOOL_INVALID_ARGUMENTS',
-        `Invalid arguments for ${name}: ${describeIssues(parsed.error)}`,
+      return this.finished(
+        name,
+        rawArguments,
+        context,
+        started,
+        toolError(
+          'GH_TOOL_INVALID_ARGUMENTS',
+          `Invalid arguments for ${name}: ${describeIssues(parsed.error)}`,
+        ),
       );
     }
+    let result: CallToolResult;
     try {
       const output = await tool.definition.run(parsed.data, context);
-      if (output.result !== undefined) return output.result;
-      const result: CallToolResult = { content: [{ type: 'text', text: output.text }] };
-      if (tool.definition.output !== undefined)
-        result.structuredContent = output.structured as Record<string, unknown>;
-      return result;
+      if (output.result !== undefined) result = output.result;
+      else {
+        result = { content: [{ type: 'text', text: output.text }] };
+        if (tool.definition.output !== undefined)
+          result.structuredContent = output.structured as Record<string, unknown>;
+      }
     } catch (error) {
-      if (isGatehouseError(error)) return toolError(error.code, error.message);
-      this.onInternalFailure(error, name);
-      return toolError('GH_INTERNAL', `${name} failed unexpectedly; the server log has the details.`);
+      if (isGatehouseError(error)) result = toolError(error.code, error.message);
+      else {
+        this.onInternalFailure(error, name);
+        result = toolError('GH_INTERNAL', `${name} failed unexpectedly; the server log has the details.`);
+      }
     }
+    return this.finished(name, rawArguments, context, started, result);
+  }
+
+  /** Audits the finished call (one event object, nothing awaited) and hands its result back. */
+  private finished(
+    name: string,
+    rawArguments: unknown,
+    context: ToolCallContext,
+    started: number,
+    result: CallToolResult,
+  ): CallToolResult {
+    const audit = this.audit;
+    if (audit === undefined) return result;
+    const failed = result.isError === true;
+    const code = failed ? result._meta?.[ERROR_CODE_META_KEY] : undefined;
+    audit.emit({
+      type: 'tool.call',
+      at: Date.now(),
+      requestId: context.requestId,
+      userId: context.caller.userId,
+      tenantId: context.caller.tenantId,
+      clientId: context.caller.clientAppId,
+      tool: name,
+      outcome: failed ? 'tool-error' : 'ok',
+      errorCode: typeof code === 'string' ? code : null,
+      durationMs: Math.round((performance.now() - started) * 1000) / 1000,
+      arguments: rawArguments,
+    });
+    return result;
   }
 }
 
@@ -74,7 +120,7 @@ export function toolError(code: string, message: string): CallToolResult {
   return {
     content: [{ type: 'text', text: message }],
     isError: true,
-    _meta: { 'io.gatehouse/error-code': code },
+    _meta: { [ERROR_CODE_META_KEY]: code },
   };
 }
 

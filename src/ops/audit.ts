@@ -39,6 +39,70 @@ export type AuditEvent =
       /** 'ok', 'tool-error' (a result with isError), 'upstream-error' (its JSON-RPC error), or a GH_… code. */
       outcome: string;
       durationMs: number;
+      clientId?: string | null;
+      /** The GH_… code of a refusal or failure, or the one a tool-error result carries. */
+      errorCode?: string | null;
+      /** A tools/call's arguments; stored only when AUDIT_LOG_ARGUMENTS is true, and then redacted. */
+      arguments?: unknown;
+    }
+  | {
+      /** A call of one of Gatehouse's own tools, when it finished (forwarded calls are gateway.forward). */
+      type: 'tool.call';
+      /** Epoch milliseconds, not ISO text: the call path does not format a date; the audit log does. */
+      at: number;
+      requestId: string;
+      userId: string;
+      tenantId: string;
+      clientId: string | null;
+      tool: string;
+      /** 'ok', or 'tool-error' (a result with isError: bad arguments, a refusal, a failure). */
+      outcome: 'ok' | 'tool-error';
+      errorCode: string | null;
+      durationMs: number;
+      /** As the caller sent them; stored only when AUDIT_LOG_ARGUMENTS is true, and then redacted. */
+      arguments: unknown;
+    }
+  | {
+      /** The end of a sign-in at Entra ID through Gatehouse's authorization server (/auth/callback). */
+      type: 'auth.sign-in';
+      at: string;
+      requestId: string;
+      ip: string;
+      /** The OAuth client the sign-in is for (null when the response matched no sign-in in progress). */
+      clientId: string | null;
+      /** Set when the sign-in succeeded. */
+      userId: string | null;
+      tenantId: string | null;
+      outcome: 'ok' | 'error';
+      errorCode: string | null;
+      reason: string | null;
+    }
+  | {
+      /** A user's decision on the consent page, or one remembered from before and applied again. */
+      type: 'consent.decision';
+      at: string;
+      requestId: string;
+      ip: string;
+      clientId: string;
+      /** null when the user decides before signing in (consent comes first; the sign-in follows an allow). */
+      userId: string | null;
+      outcome: 'allow' | 'deny';
+      /** True when no page was shown: an earlier decision applied. */
+      remembered: boolean;
+      scopes: string[];
+    }
+  | {
+      /** A grant ended, and with it every token issued under it. */
+      type: 'token.revoked';
+      at: string;
+      requestId: string | null;
+      ip: string | null;
+      userId: string | null;
+      clientId: string | null;
+      /** 'revocation' (the /revoke endpoint), 'token' (a refresh token used twice), 'entra-sign-in-ended', … */
+      action: string;
+      grantId: string;
+      outcome: 'ok';
     }
   | {
       /** A change to the upstream-server registry. */
@@ -77,6 +141,19 @@ export type AuditEvent =
 
 export interface AuditSink {
   emit(event: AuditEvent): void;
+  /** How the sink is keeping up, when it writes somewhere that can fail (DurableAuditSink). */
+  stats?(): AuditSinkStats;
+}
+
+export interface AuditSinkStats {
+  /** Events waiting to be written (the buffer and the batch being written). */
+  queued: number;
+  /** Events lost since start (buffer full, shutdown with the database unreachable, unstorable). */
+  dropped: number;
+  /** Events written since start. */
+  written: number;
+  /** Why the last write failed, while writes are failing; null once one succeeds. */
+  lastError: string | null;
 }
 
 /** Keeps the most recent events in memory (at least `limit`, at most twice as many). */

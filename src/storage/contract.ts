@@ -8,6 +8,8 @@
  * EphemeralStore: Redis when REDIS_URL is set, otherwise a table of the durable store.
  */
 
+import type { AuditPage, AuditQuery, AuditRowInput } from '../ops/audit-log.js';
+
 export type DurableBackend = 'sqlite' | 'postgres';
 export type EphemeralBackend = DurableBackend | 'redis';
 
@@ -178,6 +180,26 @@ export interface OAuthModelRepository {
   revokeByGrantId(grantId: string): Promise<number>;
 }
 
+/**
+ * The audit log (src/ops/audit-log.ts has the row and query shapes): append-only, one row per
+ * audit event, read newest first. Rows are never changed; only retention deletes them.
+ */
+export interface AuditLogRepository {
+  /** Stores the rows in one transaction: all of them or none. An empty batch does nothing. */
+  append(rows: readonly AuditRowInput[]): Promise<void>;
+  /**
+   * One page of rows matching every filter given, newest first (by id, i.e. insertion order).
+   * `limit` defaults to AUDIT_PAGE_DEFAULT and is capped at AUDIT_PAGE_MAX; `nextCursor` is opaque
+   * and null on the last page. A cursor this store did not issue is GH_STORAGE_INVALID_ARGUMENT.
+   */
+  query(query: AuditQuery): Promise<AuditPage>;
+  /** Deletes the rows older than `cutoff` (at < cutoff); the number deleted. Safe to run concurrently. */
+  deleteOlderThan(cutoff: Date): Promise<number>;
+}
+
+export const AUDIT_PAGE_DEFAULT = 100;
+export const AUDIT_PAGE_MAX = 1000;
+
 export interface MigrationReport {
   /** Names of the migrations applied by this call, in order (empty when already up to date). */
   applied: string[];
@@ -198,6 +220,7 @@ export interface DurableStore {
   readonly entraSessions: EntraSessionRepository;
   readonly oauthModels: OAuthModelRepository;
   readonly upstreamServers: UpstreamServerRepository;
+  readonly auditLog: AuditLogRepository;
   /** The short-lived keyed state kept in this database (used when no Redis is configured). */
   readonly ephemeral: EphemeralStore;
   close(): Promise<void>;

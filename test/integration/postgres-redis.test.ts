@@ -41,7 +41,11 @@ describe('Gatehouse on PostgreSQL and Redis, two instances', () => {
   it('reports postgres + redis and is ready', async () => {
     const ready = await fetch(`${a.url}/ready`);
     expect(ready.status).toBe(200);
-    expect(await ready.json()).toEqual({ status: 'ready', checks: { postgres: 'ok', redis: 'ok' } });
+    expect(await ready.json()).toEqual({
+      status: 'ready',
+      checks: { postgres: 'ok', redis: 'ok', audit: 'ok' },
+      audit: { queued: expect.any(Number), dropped: 0, written: expect.any(Number), lastError: null },
+    });
   });
 
   it('serves a session opened on one instance from the other, and saves notes in PostgreSQL', async () => {

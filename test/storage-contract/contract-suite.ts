@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { type Migration, sql } from 'kysely';
 import { afterAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { isGatehouseError, StorageUnavailableError } from '../../src/errors/index.js';
+import type { AuditQuery, AuditRowInput } from '../../src/ops/audit-log.js';
 import type {
   DurableStore,
   EphemeralStore,
@@ -14,6 +15,7 @@ import type {
   SigningKeyInput,
   UpstreamServerInput,
 } from '../../src/storage/contract.js';
+import { AUDIT_PAGE_DEFAULT, AUDIT_PAGE_MAX } from '../../src/storage/contract.js';
 import { MIGRATIONS } from '../../src/storage/sql/migrations.js';
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -1140,6 +1142,180 @@ export function describeDurableContract(name: string, target: DurableTarget): vo
       });
     });
 
+    describe('auditLog', () => {
+      const opened = lazily(async () => {
+        const database = await target.fresh();
+        const store = database.open();
+        await store.migrate();
+        return { store, dispose: () => database.dispose() };
+      });
+      let store: DurableStore;
+      beforeEach(async () => {
+        ({ store } = await opened.get());
+      });
+      afterAll(() => opened.dispose());
+      /** A row of its own kind, so that each case reads only what it wrote. */
+      const row = (type: string, overrides: Partial<AuditRowInput> = {}): AuditRowInput => ({
+        at: new Date('2026-12-01T10:00:00.000Z'),
+        type,
+        userId: 'user-1',
+        tenantId: 'tenant-1',
+        clientId: 'client-1',
+        tool: 'whoami',
+        server: null,
+        action: 'call',
+        outcome: 'ok',
+        errorCode: null,
+        durationMs: 1.25,
+        requestId: 'req-1',
+        ip: '203.0.113.7',
+        details: { arguments: { text: 'ünïcødé ✓' }, nested: [1, null, true] },
+        ...overrides,
+      });
+      const kind = () => `test.${randomUUID()}`;
+
+      it('appends rows and reads every field back, newest first, with increasing ids', async () => {
+        const type = kind();
+        const first = row(type);
+        const second = row(type, {
+          at: new Date('2026-12-01T10:00:01.000Z'),
+          userId: null,
+          tenantId: null,
+          clientId: null,
+          tool: null,
+          server: 'docs',
+          action: null,
+          outcome: 'error',
+          errorCode: 'GH_GATEWAY_UPSTREAM_TIMEOUT',
+          durationMs: null,
+          requestId: null,
+          ip: null,
+          details: {},
+        });
+        await store.auditLog.append([first, second]);
+        const page = await store.auditLog.query({ type });
+        expect(page.nextCursor).toBeNull();
+        expect(page.rows.map(({ id: _id, ...rest }) => rest)).toEqual([second, first]);
+        const [newer, older] = page.rows.map((stored) => BigInt(stored.id));
+        expect(newer! > older!).toBe(true);
+        await store.auditLog.append([]);
+        expect((await store.auditLog.query({ type })).rows).toHaveLength(2);
+      });
+
+      it('filters by user, tool, server, outcome, type and time range (since inclusive, until exclusive)', async () => {
+        const type = kind();
+        const at = (second: number) => new Date(Date.UTC(2026, 11, 1, 10, 0, second));
+        await store.auditLog.append([
+          row(type, { at: at(0), userId: 'alice', tool: 'whoami', outcome: 'ok' }),
+          row(type, { at: at(1), userId: 'bob', tool: 'whoami', outcome: 'deny' }),
+          row(type, { at: at(2), userId: 'alice', tool: 'docs__search', server: 'docs', outcome: 'ok' }),
+          row(type, { at: at(3), userId: 'alice', tool: 'whoami', outcome: 'tool-error' }),
+        ]);
+        const seconds = async (query: Omit<AuditQuery, 'type'>) =>
+          (await store.auditLog.query({ ...query, type })).rows.map((stored) => stored.at.getUTCSeconds());
+        expect(await seconds({})).toEqual([3, 2, 1, 0]);
+        expect(await seconds({ userId: 'alice' })).toEqual([3, 2, 0]);
+        expect(await seconds({ tool: 'whoami' })).toEqual([3, 1, 0]);
+        expect(await seconds({ server: 'docs' })).toEqual([2]);
+        expect(await seconds({ outcome: 'ok' })).toEqual([2, 0]);
+        expect(await seconds({ userId: 'alice', tool: 'whoami', outcome: 'ok' })).toEqual([0]);
+        expect(await seconds({ since: at(1), until: at(3) })).toEqual([2, 1]);
+        expect(await seconds({ userId: 'nobody' })).toEqual([]);
+        expect((await store.auditLog.query({ type: kind() })).rows).toEqual([]);
+      });
+
+      it('pages with an opaque cursor until nextCursor is null, and caps the limit', async () => {
+        const type = kind();
+        await store.auditLog.append(
+          Array.from({ length: 7 }, (_, index) => row(type, { requestId: `r${index}` })),
+        );
+        const seen: string[] = [];
+        let cursor: string | undefined;
+        let pages = 0;
+        do {
+          const page = await store.auditLog.query({ type, limit: 3, ...(cursor ? { cursor } : {}) });
+          pages++;
+          seen.push(...page.rows.map((stored) => stored.requestId!));
+          cursor = page.nextCursor ?? undefined;
+        } while (cursor !== undefined);
+        expect(pages).toBe(3);
+        expect(seen).toEqual(['r6', 'r5', 'r4', 'r3', 'r2', 'r1', 'r0']);
+        const exact = await store.auditLog.query({ type, limit: 7 });
+        expect(exact.rows).toHaveLength(7);
+        expect(exact.nextCursor).toBeNull();
+
+        const many = kind();
+        await store.auditLog.append(Array.from({ length: AUDIT_PAGE_MAX + 5 }, () => row(many)));
+        const capped = await store.auditLog.query({ type: many, limit: AUDIT_PAGE_MAX * 10 });
+        expect(capped.rows).toHaveLength(AUDIT_PAGE_MAX);
+        expect(capped.nextCursor).not.toBeNull();
+        expect((await store.auditLog.query({ type: many })).rows).toHaveLength(AUDIT_PAGE_DEFAULT);
+      });
+
+      it('stores a batch all or nothing', async () => {
+        const type = kind();
+        const broken = { ...row(type), details: { loop: {} as Record<string, unknown> } };
+        (broken.details.loop as Record<string, unknown>).self = broken.details.loop;
+        await expectInvalidArgument(store.auditLog.append([row(type), broken]));
+        // Larger than one statement: a failure in the second statement keeps nothing of the first.
+        const late = Array.from({ length: 1500 }, () => row(type));
+        late[1400] = { ...row(type), outcome: null as unknown as string };
+        await expectInvalidArgument(store.auditLog.append(late));
+        expect((await store.auditLog.query({ type })).rows).toEqual([]);
+        await store.auditLog.append(Array.from({ length: 1500 }, () => row(type)));
+        let count = 0;
+        let cursor: string | undefined;
+        do {
+          const page = await store.auditLog.query({
+            type,
+            limit: AUDIT_PAGE_MAX,
+            ...(cursor ? { cursor } : {}),
+          });
+          count += page.rows.length;
+          cursor = page.nextCursor ?? undefined;
+        } while (cursor !== undefined);
+        expect(count).toBe(1500);
+      });
+
+      it('deletes only rows older than the cutoff, and concurrent deletes together delete each once', async () => {
+        const type = kind();
+        const at = (day: number) => new Date(Date.UTC(2020, 0, day));
+        await store.auditLog.append([1, 2, 3, 4].map((day) => row(type, { at: at(day) })));
+        const deleted = await Promise.all([
+          store.auditLog.deleteOlderThan(at(3)),
+          store.auditLog.deleteOlderThan(at(3)),
+          store.auditLog.deleteOlderThan(at(3)),
+        ]);
+        expect(deleted.reduce((sum, count) => sum + count, 0)).toBe(2);
+        expect((await store.auditLog.query({ type })).rows.map((stored) => stored.at)).toEqual([
+          at(4),
+          at(3),
+        ]);
+        expect(await store.auditLog.deleteOlderThan(at(3))).toBe(0);
+      });
+
+      it('rejects a cursor it did not issue, a bad limit and malformed rows', async () => {
+        for (const cursor of ['', 'abc', 'a1.', 'a1.bm90LWFuLWlk', '42'])
+          await expectInvalidArgument(store.auditLog.query({ cursor }));
+        for (const limit of [0, -1, 1.5, Number.NaN, '10'] as number[])
+          await expectInvalidArgument(store.auditLog.query({ limit }));
+        await expectInvalidArgument(store.auditLog.query({ since: new Date('nope') }));
+        const type = kind();
+        const malformed = [
+          { ...row(type), at: 'yesterday' },
+          { ...row(type), type: '' },
+          { ...row(type), outcome: '' },
+          { ...row(type), durationMs: Number.POSITIVE_INFINITY },
+          { ...row(type), userId: 7 },
+          { ...row(type), details: [] },
+          null,
+        ];
+        for (const input of malformed)
+          await expectInvalidArgument(store.auditLog.append([input as unknown as AuditRowInput]));
+        expect((await store.auditLog.query({ type })).rows).toEqual([]);
+      });
+    });
+
     describe('an unreachable server', () => {
       it('yields StorageUnavailableError naming the setting to check', async () => {
         const store = target.unreachable.open();
@@ -1155,6 +1331,8 @@ export function describeDurableContract(name: string, target: DurableTarget): vo
           await expectUnavailable(store.ephemeral.get('any'), target.unreachable);
           await expectUnavailable(store.signingKeys.list(), target.unreachable);
           await expectUnavailable(store.upstreamServers.list(), target.unreachable);
+          await expectUnavailable(store.auditLog.query({}), target.unreachable);
+          await expectUnavailable(store.auditLog.deleteOlderThan(new Date()), target.unreachable);
           await expectUnavailable(
             store.upstreamServers.create({
               name: 'docs',

@@ -6,6 +6,7 @@ import type Provider from 'oidc-provider';
 import * as oidc from 'openid-client';
 import type { EntraClient, EntraSignIn } from '../../entra/entra-client.js';
 import { GatehouseError, isGatehouseError } from '../../errors/index.js';
+import type { AuditSink } from '../../ops/audit.js';
 import type { DurableStore, EphemeralStore } from '../../storage/contract.js';
 import type { SecretBox } from '../../tokens/secret-box.js';
 import { ConsentMemory } from '../consent-memory.js';
@@ -30,6 +31,8 @@ export interface InteractionOptions {
   entraSignInEnded: (accountId: string) => Promise<boolean>;
   /** The users' consent decisions per client. */
   consentMemory: ConsentMemory;
+  /** Receives sign-ins and consent decisions. */
+  audit?: AuditSink;
 }
 
 const LOGIN_STATE_TTL_MS = 10 * 60 * 1000;
@@ -82,11 +85,14 @@ export async function interactionRoutes(app: FastifyInstance, options: Interacti
     const accountId = await signedInAccount(details);
     if (accountId !== undefined && details.prompt.name === 'consent') {
       const remembered = await consentMemory.find(accountId, client.clientId);
-      if (remembered?.decision === 'deny')
+      if (remembered?.decision === 'deny') {
+        consentDecided(request, client.clientId, accountId, 'deny', true, details);
         return finish(request, reply, denial('You denied this application before.'));
+      }
       // An earlier approval covers this request only if it asks for nothing more than was approved,
       // sent to a redirect URI the user saw (consent-memory.ts).
       if (ConsentMemory.covers(remembered, requestedScopes(details), String(details.params.redirect_uri))) {
+        consentDecided(request, client.clientId, accountId, 'allow', true, details);
         return finish(request, reply, await grantResult(details, accountId));
       }
     }
@@ -125,6 +131,14 @@ export async function interactionRoutes(app: FastifyInstance, options: Interacti
     }
     const accountId = await signedInAccount(details);
     const clientId = String(details.params.client_id);
+    consentDecided(
+      request,
+      clientId,
+      accountId ?? null,
+      body.decision === 'allow' ? 'allow' : 'deny',
+      false,
+      details,
+    );
     if (body.decision !== 'allow') {
       if (accountId !== undefined) await remember(accountId, clientId, 'deny', [], undefined);
       return finish(request, reply, denial('You denied the application access.'));
@@ -156,9 +170,13 @@ export async function interactionRoutes(app: FastifyInstance, options: Interacti
     const query = request.query as Record<string, string | undefined>;
     const stored = query.state ? await ephemeral.take(`entra-login:${query.state}`) : undefined;
     if (stored === undefined) {
-      throw new GatehouseError(
-        'GH_SIGN_IN_STATE_INVALID',
-        'This sign-in response is unknown, was already used, or expired. Start again from your application.',
+      throw signInRefused(
+        request,
+        null,
+        new GatehouseError(
+          'GH_SIGN_IN_STATE_INVALID',
+          'This sign-in response is unknown, was already used, or expired. Start again from your application.',
+        ),
       );
     }
     const login = JSON.parse(stored) as {
@@ -170,9 +188,13 @@ export async function interactionRoutes(app: FastifyInstance, options: Interacti
     };
     const binding = request.cookies[BINDING_COOKIE];
     if (binding === undefined || sha256(binding) !== login.binding) {
-      throw new GatehouseError(
-        'GH_SIGN_IN_STATE_INVALID',
-        'This sign-in was started in another browser. Finish it in the browser where you started it.',
+      throw signInRefused(
+        request,
+        login.clientId,
+        new GatehouseError(
+          'GH_SIGN_IN_STATE_INVALID',
+          'This sign-in was started in another browser. Finish it in the browser where you started it.',
+        ),
       );
     }
     reply.clearCookie(BINDING_COOKIE, cookieOptions);
@@ -183,6 +205,7 @@ export async function interactionRoutes(app: FastifyInstance, options: Interacti
         error: query.error === 'access_denied' ? 'access_denied' : 'login_required',
         error_description: `Entra ID: ${description || query.error}`,
       };
+      signedIn(request, login.clientId, undefined, `entra:${query.error}`, outcome.error_description);
     } else {
       const current = entra.callbackUrl(new URL(request.url, 'http://callback.invalid').search);
       try {
@@ -191,10 +214,13 @@ export async function interactionRoutes(app: FastifyInstance, options: Interacti
           nonce: login.nonce,
           codeVerifier: login.codeVerifier,
         });
-        outcome = { accountId: await rememberSignIn(signIn) };
+        const user = await rememberSignIn(signIn);
+        outcome = { accountId: user.id };
+        signedIn(request, login.clientId, user, null, null);
       } catch (error) {
         if (!isGatehouseError(error)) throw error;
         request.log.warn({ code: error.code, detail: error.detail }, error.message);
+        signedIn(request, login.clientId, undefined, error.code, error.message);
         outcome = { error: 'access_denied', error_description: error.message };
       }
     }
@@ -305,7 +331,7 @@ export async function interactionRoutes(app: FastifyInstance, options: Interacti
     await provider.interactionFinished(request.raw, reply.raw, result, { mergeWithLastSubmission: true });
   }
 
-  async function rememberSignIn(signIn: EntraSignIn): Promise<string> {
+  async function rememberSignIn(signIn: EntraSignIn): Promise<{ id: string; tenantId: string }> {
     const user = await options.durable.users.upsert({
       tenantId: signIn.tenantId,
       objectId: signIn.objectId,
@@ -326,7 +352,54 @@ export async function interactionRoutes(app: FastifyInstance, options: Interacti
       roles: signIn.roles,
       groups: signIn.groups,
     });
-    return user.id;
+    return user;
+  }
+
+  function signedIn(
+    request: FastifyRequest,
+    clientId: string | null,
+    user: { id: string; tenantId: string } | undefined,
+    errorCode: string | null,
+    reason: string | null,
+  ): void {
+    options.audit?.emit({
+      type: 'auth.sign-in',
+      at: new Date().toISOString(),
+      requestId: request.id,
+      ip: request.ip,
+      clientId,
+      userId: user?.id ?? null,
+      tenantId: user?.tenantId ?? null,
+      outcome: user === undefined ? 'error' : 'ok',
+      errorCode,
+      reason,
+    });
+  }
+
+  function signInRefused(request: FastifyRequest, clientId: string | null, error: GatehouseError) {
+    signedIn(request, clientId, undefined, error.code, error.message);
+    return error;
+  }
+
+  function consentDecided(
+    request: FastifyRequest,
+    clientId: string,
+    accountId: string | null,
+    outcome: 'allow' | 'deny',
+    remembered: boolean,
+    details: { params: Record<string, unknown> },
+  ): void {
+    options.audit?.emit({
+      type: 'consent.decision',
+      at: new Date().toISOString(),
+      requestId: request.id,
+      ip: request.ip,
+      clientId,
+      userId: accountId,
+      outcome,
+      remembered,
+      scopes: requestedScopes(details),
+    });
   }
 }
 

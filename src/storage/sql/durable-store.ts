@@ -1,5 +1,6 @@
 import { type Migration, sql } from 'kysely';
 import type { DurableStore } from '../contract.js';
+import { createAuditLogRepository } from './audit-log-repository.js';
 import { attempt, type SqlBackend } from './backend.js';
 import { createEntraSessionRepository } from './entra-session-repository.js';
 import { createKvEphemeralStore } from './kv-ephemeral-store.js';
@@ -31,6 +32,7 @@ export function createSqlDurableStore(
     entraSessions: createEntraSessionRepository(backend),
     oauthModels,
     upstreamServers: createUpstreamServerRepository(backend),
+    auditLog: createAuditLogRepository(backend),
     ephemeral,
     close: () => {
       closing ??= Promise.all([ephemeral.close(), oauthModels.close()]).then(() => backend.db.destroy());

@@ -1,4 +1,4 @@
-import type { Kysely, Migration } from 'kysely';
+import { type Kysely, type Migration, PostgresAdapter } from 'kysely';
 
 /**
  * Every schema change, in order. Names sort in the order they must run; a released migration is
@@ -138,6 +138,44 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = Object.freeze({
         .addColumn('updated_at', 'bigint', (col) => col.notNull())
         .addColumn('revision', 'bigint', (col) => col.notNull())
         .execute();
+    },
+  },
+
+  '007_audit_log': {
+    async up(db: Kysely<unknown>): Promise<void> {
+      // Append-only: the id is the database's own sequence, so it increases with insertion whatever
+      // the instance (a cursor is built from it).
+      const postgres = db.getExecutor().adapter instanceof PostgresAdapter;
+      await db.schema
+        .createTable('audit_log')
+        .addColumn('id', postgres ? 'bigserial' : 'integer', (col) =>
+          postgres ? col.primaryKey() : col.primaryKey().autoIncrement(),
+        )
+        .addColumn('at', 'bigint', (col) => col.notNull())
+        .addColumn('type', 'text', (col) => col.notNull())
+        .addColumn('user_id', 'text')
+        .addColumn('tenant_id', 'text')
+        .addColumn('client_id', 'text')
+        .addColumn('tool', 'text')
+        .addColumn('server', 'text')
+        .addColumn('action', 'text')
+        .addColumn('outcome', 'text', (col) => col.notNull())
+        .addColumn('error_code', 'text')
+        .addColumn('duration_ms', 'double precision')
+        .addColumn('request_id', 'text')
+        .addColumn('ip', 'text')
+        .addColumn('details', 'text', (col) => col.notNull())
+        .execute();
+      // Pages are newest first by id; each filter's index ends with id so a filtered page is one
+      // range scan. `at` serves the time range and retention's delete.
+      await db.schema.createIndex('audit_log_at_idx').on('audit_log').column('at').execute();
+      for (const column of ['user_id', 'tool', 'server', 'type', 'outcome']) {
+        await db.schema
+          .createIndex(`audit_log_${column}_idx`)
+          .on('audit_log')
+          .columns([column, 'id'])
+          .execute();
+      }
     },
   },
 });

@@ -90,6 +90,28 @@ export interface UpstreamServersTable {
   revision: ColumnType<number | string, number, number>;
 }
 
+/** One audit event (src/ops/audit-log.ts); never updated, deleted only by retention. */
+export interface AuditLogTable {
+  /** Assigned by the database, increasing with insertion; a bigint, read back like EpochMsColumn. */
+  id: ColumnType<number | string, never, never>;
+  at: EpochMsColumn;
+  type: string;
+  user_id: string | null;
+  tenant_id: string | null;
+  client_id: string | null;
+  tool: string | null;
+  server: string | null;
+  action: string | null;
+  outcome: string;
+  error_code: string | null;
+  /** Milliseconds, fractional; NULL when the event has no duration. */
+  duration_ms: number | null;
+  request_id: string | null;
+  ip: string | null;
+  /** JSON text of an object. */
+  details: string;
+}
+
 export interface KvTable {
   key: string;
   value: string;
@@ -105,6 +127,7 @@ export interface Tables {
   entra_sessions: EntraSessionsTable;
   upstream_servers: UpstreamServersTable;
   kv: KvTable;
+  audit_log: AuditLogTable;
 }
 
 export function epochMs(value: number | string): number {
