@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type Provider from 'oidc-provider';
 import type { GatehouseConfig } from '../config/index.js';
 import { checkClientCredential } from '../entra/client-credential.js';
+import type { DelegatedAccess } from '../entra/delegated-access.js';
 import { EntraClient } from '../entra/entra-client.js';
 import type { DurableStore, EphemeralStore } from '../storage/contract.js';
 import type { Keyring } from '../tokens/keyring.js';
@@ -31,6 +32,8 @@ export interface AuthServerOptions {
   onGrantRevoked?: (grantId: string) => void;
   /** Resources besides /mcp that tokens may be bound to (the gateway's /mcp/{server}). */
   acceptsResource?: (resource: string) => boolean;
+  /** On-behalf-of toward Graph: groups overage, MCP_AZURE_VALIDATE_WITH_GRAPH, claims challenges. */
+  delegated?: DelegatedAccess;
 }
 
 /**
@@ -137,6 +140,8 @@ export async function registerAuthServer(app: FastifyInstance, options: AuthServ
     resource,
     ...(options.acceptsResource ? { acceptsResource: options.acceptsResource } : {}),
     entraSignInEnded: (accountId) => keeper.signInEnded(accountId),
+    ...(options.delegated ? { delegated: options.delegated } : {}),
+    validateWithGraph: config.auth.validateWithGraph,
     consentMemory,
   });
 }

@@ -10,6 +10,7 @@ import Fastify, {
 import type { Logger } from 'pino';
 import { type AuthServerOptions, registerAuthServer } from '../auth-server/index.js';
 import type { GatehouseConfig } from '../config/index.js';
+import type { DelegatedAccess } from '../entra/delegated-access.js';
 import { GatehouseError, isGatehouseError } from '../errors/index.js';
 import { Gateway } from '../gateway/gateway.js';
 import { ServerRegistry } from '../gateway/registry.js';
@@ -64,6 +65,8 @@ export interface AppOptions {
   identityFor?: IdentityFor;
   /** Gatehouse's public signing keys, served at /jwks (the authorization server serves them when mounted). */
   jwks?: () => { keys: unknown[] };
+  /** On-behalf-of toward Graph and other Entra-protected APIs (when Gatehouse holds an Entra credential). */
+  delegated?: DelegatedAccess;
   /** When set, Gatehouse is also the OAuth authorization server MCP clients sign in through. */
   authServer?: Pick<
     AuthServerOptions,
@@ -180,6 +183,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     startedAt,
     gateway,
     gatewaySurface: surface,
+    ...(options.delegated ? { delegated: options.delegated } : {}),
     notesChanged: (userId: string, noteId: string, change: 'created' | 'deleted') =>
       noteEvents.changed(userId, noteId, change),
   };
@@ -291,6 +295,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       durable: stores.durable,
       ephemeral: stores.ephemeral,
       ...options.authServer,
+      ...(options.delegated ? { delegated: options.delegated } : {}),
       acceptsResource: (resource) => {
         const prefix = `${config.server.baseUrl}/mcp/`;
         if (resource === `${config.server.baseUrl}/sse`) return true;
