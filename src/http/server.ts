@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { type GatehouseConfig, isAuthorizationServer } from '../config/index.js';
 import { DelegatedAccess } from '../entra/delegated-access.js';
 import { EntraClient } from '../entra/entra-client.js';
+import { withDelegatedAuth } from '../gateway/delegated-identity.js';
 import { identityAssertions } from '../gateway/identity-assertion.js';
 import type { Caller } from '../identity/caller.js';
 import { developmentCaller } from '../identity/development-caller.js';
@@ -117,7 +118,7 @@ export async function startGatehouse(
       version: readVersion(),
       resolveCaller,
       upstreamSecrets: createSecretBox(master, 'gatehouse/upstream-secrets'),
-      identityFor: identityAssertions(keyring, config.server.baseUrl),
+      identityFor: withDelegatedAuth(identityAssertions(keyring, config.server.baseUrl), delegated),
       jwks: () => keyring.jwks(),
       ...(authServer ? { authServer } : {}),
       ...(delegated ? { delegated } : {}),
