@@ -98,7 +98,7 @@ describe('bob is the same person with an Entra token and with a Gatehouse token'
       String(direct.whoami.userId),
     );
     expect(memberships).toEqual([expect.objectContaining({ org: 'default', team: 'default', role: 'user' })]);
-  });
+  }, 90_000);
 
   it('keeps the mapped role with groups overage, reading the groups from Graph for both kinds of token', async () => {
     f.entra.setGroupsOverageLimit(0);
@@ -115,7 +115,7 @@ describe('bob is the same person with an Entra token and with a Gatehouse token'
     } finally {
       f.entra.setGroupsOverageLimit(200);
     }
-  });
+  }, 90_000);
 
   it('refuses on-behalf-of to app-only callers with a tool error, not a crash', async () => {
     const { status, body } = await postToken(f.entra.tokenEndpoint('v2'), {
