@@ -72,5 +72,6 @@ export function copySwitches(switches: Switches): Switches {
     ...switches,
     mfaChallengeUsers: [...switches.mfaChallengeUsers],
     refreshRefusalUsers: [...switches.refreshRefusalUsers],
+    disabledUsers: [...switches.disabledUsers],
   };
 }

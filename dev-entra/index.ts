@@ -2,6 +2,7 @@ import { createServer as createHttpServer, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { copySwitches, EmulatorContext, type ProtocolVersion } from './context.js';
+import { JWT_BEARER } from './grants/on-behalf-of.js';
 import { createDevelopmentTls } from './keys/certificates.js';
 import { SigningKeyRing } from './keys/signing-keys.js';
 import {
@@ -70,6 +71,13 @@ export interface DevEntra {
    * satisfies it. An empty list turns it off.
    */
   setRefreshRefusal(users: string[], code?: RefreshRefusalCode): void;
+  /** Users (userName, UPN or oid) Graph reports disabled (`accountEnabled: false`); empty turns it off. */
+  setDisabledUsers(users: string[]): void;
+  /**
+   * How many token requests the emulator received with this `grant_type` (failed ones included);
+   * `on_behalf_of` counts the jwt-bearer on-behalf-of grant.
+   */
+  tokenRequestCount(grantType: string): number;
   /** New active signing key; old keys stay published unless `emergency`. Returns the new `kid`. */
   rotateSigningKey(options?: { emergency?: boolean }): Promise<string>;
   /** Registers a certificate (PEM) an app may sign client assertions with. */
@@ -142,6 +150,9 @@ export async function startDevEntra(options: DevEntraOptions = {}): Promise<DevE
     setClockOffsetSeconds: (seconds) => void updateSwitches(ctx, { clockOffsetSeconds: seconds }),
     setRefreshRefusal: (users, code = 70043) =>
       void updateSwitches(ctx, { refreshRefusalUsers: users, refreshRefusalCode: code }),
+    setDisabledUsers: (users) => void updateSwitches(ctx, { disabledUsers: users }),
+    tokenRequestCount: (grantType) =>
+      ctx.state.tokenRequests.get(grantType === 'on_behalf_of' ? JWT_BEARER : grantType) ?? 0,
     rotateSigningKey: (opts) => keys.rotate(opts),
     addClientCertificate: (appId, pem) => ctx.directory.addCertificate(appId, pem),
     addFederatedIdentityCredential: (appId, credential) =>

@@ -96,6 +96,12 @@ export interface Switches {
    * required), both `interaction_required` with a `claims` challenge.
    */
   refreshRefusalCode: RefreshRefusalCode;
+  /**
+   * Users (userName, UPN or oid) an administrator has disabled: Graph reports them with
+   * `accountEnabled: false`. Sign-in is not blocked (see docs/dev-entra.md), so that a gateway's
+   * own check of the account can be tested.
+   */
+  disabledUsers: string[];
 }
 
 export const REFRESH_REFUSAL_CODES = [70043, 50076, 50079] as const;
@@ -136,6 +142,7 @@ export const DEFAULT_SWITCHES: Readonly<Switches> = Object.freeze({
   clockOffsetSeconds: 0,
   refreshRefusalUsers: [],
   refreshRefusalCode: 70043,
+  disabledUsers: [],
 });
 
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;

@@ -71,6 +71,8 @@ export class EmulatorState {
   readonly mfaTokens = new Set<string>();
   /** Delegated scopes a user granted to a client at sign-in: key `user|client|resource`. */
   readonly userConsents = new Map<string, Set<string>>();
+  /** Token requests received, per `grant_type` (failed ones included), for tests to read. */
+  readonly tokenRequests = new Map<string, number>();
 
   saveCode(code: string, grant: AuthorizationCode): void {
     this.codes.set(storageKey(code), grant);

@@ -23,6 +23,9 @@ export function updateSwitches(ctx: EmulatorContext, patch: Partial<Switches>): 
   if (!isStringList(next.refreshRefusalUsers)) {
     throw new SeedError('refreshRefusalUsers must be an array of userName, UPN or object id strings');
   }
+  if (!isStringList(next.disabledUsers)) {
+    throw new SeedError('disabledUsers must be an array of userName, UPN or object id strings');
+  }
   if (!REFRESH_REFUSAL_CODES.includes(next.refreshRefusalCode)) {
     throw new SeedError(`refreshRefusalCode must be one of ${REFRESH_REFUSAL_CODES.join(', ')}`);
   }

@@ -54,6 +54,7 @@ export async function handleToken(
     if (req.method !== 'POST') throw new AadstsError(900561);
     const params = await readParams(req, url);
     const grantType = required(params, 'grant_type');
+    ctx.state.tokenRequests.set(grantType, (ctx.state.tokenRequests.get(grantType) ?? 0) + 1);
     if (version === 'v2') checkResourceParameter(ctx, params);
     const client = await authenticateClient(ctx, req, params, tenantSegment);
     const grant = GRANTS[grantType];

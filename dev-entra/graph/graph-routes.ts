@@ -26,10 +26,28 @@ function userResource(user: SeedUser): Record<string, unknown> {
   };
 }
 
-function me(ctx: EmulatorContext, caller: GraphCaller): Record<string, unknown> {
+/**
+ * `/me`: the default properties, or with `$select` exactly the properties named (Graph's
+ * non-default ones, such as `accountEnabled`, only that way).
+ */
+function me(ctx: EmulatorContext, caller: GraphCaller, url: URL): Record<string, unknown> {
   const user = requireDelegatedUser(caller);
   requireAnyScope(caller, ['User.Read', 'User.ReadWrite', 'User.Read.All', 'Directory.Read.All']);
-  return { '@odata.context': `${ctx.graphBaseUrl}/v1.0/$metadata#users/$entity`, ...userResource(user) };
+  const select = url.searchParams.get('$select');
+  const context = `${ctx.graphBaseUrl}/v1.0/$metadata#users/$entity`;
+  if (select === null) return { '@odata.context': context, ...userResource(user) };
+  const all: Record<string, unknown> = {
+    ...userResource(user),
+    accountEnabled: !ctx.directory.userIsListed(user, ctx.switches.disabledUsers),
+  };
+  const names = select.split(',').map((name) => name.trim());
+  const chosen = Object.fromEntries(
+    names.filter((name) => name in all).map((name) => [name, all[name]] as const),
+  );
+  return {
+    '@odata.context': `${ctx.graphBaseUrl}/v1.0/$metadata#users(${names.join(',')})/$entity`,
+    ...chosen,
+  };
 }
 
 /** `/me/memberOf`, paged with `$top` and an opaque `$skiptoken` like Graph's `@odata.nextLink`. */
@@ -132,7 +150,7 @@ export async function handleGraph(
   try {
     const caller = await authenticateGraphCaller(ctx, req);
     let body: Record<string, unknown>;
-    if (path === '/v1.0/me') body = me(ctx, caller);
+    if (path === '/v1.0/me') body = me(ctx, caller, url);
     else if (path === '/v1.0/me/memberOf') body = memberOf(ctx, caller, url);
     else if (path === '/oidc/userinfo') body = userinfo(caller);
     else

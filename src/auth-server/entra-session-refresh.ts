@@ -105,7 +105,8 @@ export function entraSessionKeeper(options: {
         userId: accountId,
         sealedTokens: sealed,
         roles: fresh.roles,
-        groups: fresh.groups,
+        // Groups that overflowed the token were read from Graph at sign-in; they stay until the next.
+        groups: fresh.groupsOverage ? session.groups : fresh.groups.map((group) => group.toLowerCase()),
       });
     },
 

@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import type Provider from 'oidc-provider';
 import type { GatehouseConfig } from '../config/index.js';
 import { checkClientCredential } from '../entra/client-credential.js';
+import type { DelegatedAccess } from '../entra/delegated-access.js';
 import { EntraClient } from '../entra/entra-client.js';
 import type { AuditSink } from '../ops/audit.js';
 import type { DurableStore, EphemeralStore } from '../storage/contract.js';
@@ -34,6 +35,8 @@ export interface AuthServerOptions {
   acceptsResource?: (resource: string) => boolean;
   /** Receives sign-ins, consent decisions and revocations. */
   audit?: AuditSink;
+  /** On-behalf-of toward Graph: groups overage, MCP_AZURE_VALIDATE_WITH_GRAPH, claims challenges. */
+  delegated?: DelegatedAccess;
 }
 
 /**
@@ -169,6 +172,8 @@ export async function registerAuthServer(app: FastifyInstance, options: AuthServ
     resource,
     ...(options.acceptsResource ? { acceptsResource: options.acceptsResource } : {}),
     entraSignInEnded: (accountId) => keeper.signInEnded(accountId),
+    ...(options.delegated ? { delegated: options.delegated } : {}),
+    validateWithGraph: config.auth.validateWithGraph,
     consentMemory,
     ...(options.audit ? { audit: options.audit } : {}),
   });

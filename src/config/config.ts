@@ -27,6 +27,8 @@ export interface GatehouseConfig {
     /** The logical scopes the path-token identity holds; the tool policy decides for it with them. */
     readonly serverTokenScopes: readonly ('discover' | 'toolsRead' | 'toolsExecute' | 'chat')[];
     readonly ssoAutoAssign: boolean;
+    /** MCP_AZURE_VALIDATE_WITH_GRAPH: check the account through Graph (accountEnabled) at each sign-in. */
+    readonly validateWithGraph: boolean;
     readonly defaultMembership: Readonly<{ org: string; team: string; role: string }>;
     readonly groupRoles: Readonly<Record<string, readonly string[]>>;
     readonly clockSkewSeconds: number;

@@ -111,6 +111,7 @@ export function loadConfig(options: LoadOptions = {}): GatehouseConfig {
   const jwtSigningKey = read('MCP_AZURE_JWT_SIGNING_KEY');
   const encryptionKey = read('GATEHOUSE_ENCRYPTION_KEY');
   const ssoAutoAssign = read('GATEHOUSE_SSO_AUTO_ASSIGN') ?? true;
+  const validateWithGraph = read('MCP_AZURE_VALIDATE_WITH_GRAPH') ?? false;
   const defaultOrg = read('GATEHOUSE_DEFAULT_ORG') ?? 'default';
   const defaultTeam = read('GATEHOUSE_DEFAULT_TEAM') ?? 'default';
   const defaultRole = read('GATEHOUSE_DEFAULT_ROLE') ?? 'user';
@@ -181,6 +182,12 @@ export function loadConfig(options: LoadOptions = {}): GatehouseConfig {
     );
   }
 
+  if (validateWithGraph && entraCredential === undefined) {
+    problems.push(
+      'MCP_AZURE_VALIDATE_WITH_GRAPH is true but Gatehouse holds no Entra credential to call Graph with: set MCP_AZURE_CLIENT_SECRET (or a certificate or federated credential), or unset MCP_AZURE_VALIDATE_WITH_GRAPH.',
+    );
+  }
+
   if (databaseSchema !== undefined && databaseUrl === undefined) {
     problems.push(
       'DATABASE_SCHEMA is set but DATABASE_URL is not: set DATABASE_URL to a PostgreSQL URL, or unset DATABASE_SCHEMA.',
@@ -248,6 +255,7 @@ export function loadConfig(options: LoadOptions = {}): GatehouseConfig {
         (scope) => LOGICAL_SCOPES[scope as keyof typeof LOGICAL_SCOPES],
       ),
       ssoAutoAssign,
+      validateWithGraph,
       defaultMembership: { org: defaultOrg, team: defaultTeam, role: defaultRole },
       groupRoles,
       clockSkewSeconds: clockSkew,

@@ -443,6 +443,14 @@ export const VARIABLES = {
     defaultText: 'true',
     parse: booleanValue,
   },
+  MCP_AZURE_VALIDATE_WITH_GRAPH: {
+    name: 'MCP_AZURE_VALIDATE_WITH_GRAPH',
+    aliases: ['AZURE_VALIDATE_WITH_GRAPH'],
+    description:
+      'At each sign-in through Gatehouse, read the account from Microsoft Graph (on-behalf-of, delegated User.Read) and refuse a disabled one (accountEnabled false). Needs an Entra credential.',
+    defaultText: 'false',
+    parse: booleanValue,
+  },
   GATEHOUSE_DEFAULT_ORG: {
     name: 'GATEHOUSE_DEFAULT_ORG',
     description: 'Organization new users are added to when GATEHOUSE_SSO_AUTO_ASSIGN is on.',

@@ -2,6 +2,7 @@ import * as oidc from 'openid-client';
 import type { EntraCredentialConfig } from '../config/index.js';
 import { GatehouseError, isGatehouseError } from '../errors/index.js';
 import { clientAuthentication } from './client-credential.js';
+import { type OnBehalfOfToken, onBehalfOfRequest } from './on-behalf-of.js';
 
 export interface EntraAppSettings {
   authorityHost: string;
@@ -21,6 +22,11 @@ export interface EntraSignIn {
   preferredUsername: string | null;
   roles: string[];
   groups: string[];
+  /**
+   * True when the groups did not fit in the token (`_claim_names.groups` or `hasgroups`): they must
+   * be read from Graph.
+   */
+  groupsOverage: boolean;
   accessToken: string;
   refreshToken: string | undefined;
   /** Epoch seconds. */
@@ -69,6 +75,8 @@ export class EntraClient {
     nonce: string;
     codeChallenge: string;
     loginHint?: string;
+    /** A claims challenge Entra returned earlier (e.g. to on-behalf-of), passed back as `claims`. */
+    claims?: string;
   }): Promise<URL> {
     const configuration = await this.configuration();
     return oidc.buildAuthorizationUrl(configuration, {
@@ -80,6 +88,7 @@ export class EntraClient {
       code_challenge_method: 'S256',
       response_mode: 'query',
       ...(input.loginHint ? { login_hint: input.loginHint } : {}),
+      ...(input.claims ? { claims: input.claims } : {}),
     });
   }
 
@@ -117,6 +126,7 @@ export class EntraClient {
       preferredUsername: typeof claims.preferred_username === 'string' ? claims.preferred_username : null,
       roles: stringArray(claims.roles ?? access.roles),
       groups: stringArray(claims.groups ?? access.groups),
+      groupsOverage: hasGroupsOverage(claims) || hasGroupsOverage(access),
       accessToken: tokens.access_token,
       refreshToken: tokens.refresh_token,
       accessTokenExpiresAt: expiryOf(access, tokens.expires_in),
@@ -132,7 +142,10 @@ export class EntraClient {
   async refresh(
     refreshToken: string,
   ): Promise<
-    Pick<EntraSignIn, 'accessToken' | 'refreshToken' | 'accessTokenExpiresAt' | 'roles' | 'groups'>
+    Pick<
+      EntraSignIn,
+      'accessToken' | 'refreshToken' | 'accessTokenExpiresAt' | 'roles' | 'groups' | 'groupsOverage'
+    >
   > {
     const configuration = await this.configuration();
     let tokens: oidc.TokenEndpointResponse;
@@ -159,7 +172,24 @@ export class EntraClient {
       accessTokenExpiresAt: expiryOf(access, tokens.expires_in),
       roles: stringArray(access.roles),
       groups: stringArray(access.groups),
+      groupsOverage: hasGroupsOverage(access),
     };
+  }
+
+  /** A delegated token for `scope` (one API) in exchange for the user's token addressed to this app. */
+  async onBehalfOf(assertion: string, scope: string): Promise<OnBehalfOfToken> {
+    return onBehalfOfRequest(await this.configuration(), assertion, scope);
+  }
+
+  /**
+   * Microsoft Graph's base URL for this authority: discovery's `msgraph_host` (graph.microsoft.com,
+   * a national cloud's host, or the emulator), on the authority's scheme.
+   */
+  async graphBaseUrl(): Promise<string> {
+    const metadata = (await this.configuration()).serverMetadata() as { msgraph_host?: unknown };
+    const scheme = new URL(this.settings.authorityHost).protocol;
+    const host = typeof metadata.msgraph_host === 'string' ? metadata.msgraph_host : 'graph.microsoft.com';
+    return `${scheme}//${host}`;
   }
 
   private configuration(): Promise<oidc.Configuration> {
@@ -237,6 +267,13 @@ function decodePayload(jwt: string): Record<string, unknown> {
   } catch {
     return {};
   }
+}
+
+function hasGroupsOverage(claims: Record<string, unknown>): boolean {
+  const names = claims._claim_names as { groups?: unknown } | undefined;
+  return (
+    (typeof names === 'object' && names !== null && names.groups !== undefined) || claims.hasgroups === true
+  );
 }
 
 function stringArray(value: unknown): string[] {

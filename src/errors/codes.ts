@@ -210,6 +210,31 @@ export const ERROR_CATALOGUE = {
     status: 400,
     summary: 'Entra ID refused or failed the sign-in; the message carries its AADSTS error.',
   },
+  GH_ENTRA_CLAIMS_CHALLENGE: {
+    status: 200,
+    summary:
+      "Entra ID answered an on-behalf-of request with a claims challenge (interaction_required, e.g. MFA AADSTS50076/50079, a Conditional Access policy): the tool result says to sign in again; Gatehouse passes the claims to Entra at the user's next sign-in, after which the call succeeds.",
+  },
+  GH_ENTRA_OBO_FAILED: {
+    status: 200,
+    summary:
+      "Entra ID refused to issue a token on the user's behalf for another API (missing admin consent AADSTS65001, unknown API, Gatehouse's credential); the message carries the AADSTS error.",
+  },
+  GH_ENTRA_OBO_APP_ONLY: {
+    status: 200,
+    summary:
+      "A tool that acts on the user's behalf (on-behalf-of) was called by a caller with no user: an app-only Entra token (client credentials), the MCP_SERVER_TOKEN path token, or development mode.",
+  },
+  GH_ENTRA_ACCOUNT_DISABLED: {
+    status: 403,
+    summary:
+      'MCP_AZURE_VALIDATE_WITH_GRAPH is on and Microsoft Graph reports the signing-in account disabled (accountEnabled false): the sign-in is refused with a page saying so.',
+  },
+  GH_GRAPH_FAILED: {
+    status: 200,
+    summary:
+      "Microsoft Graph could not be reached or refused a request Gatehouse made on the user's behalf; the message carries its error code.",
+  },
   GH_CONSENT_INVALID: {
     status: 400,
     summary:

@@ -62,6 +62,14 @@ const definitionSchema = z.strictObject({
   connectTimeoutMs: z.number().int().min(100).max(300_000).optional(),
   startup: z.enum(['lazy', 'eager']).optional(),
   identity: z.enum(['none', 'assertion']).optional(),
+  /** How Gatehouse authenticates to the upstream as the caller: a token for it on the user's behalf. */
+  auth: z
+    .strictObject({
+      type: z.literal('on-behalf-of'),
+      /** The upstream API's scope at Entra, e.g. api://{its client id}/access_as_user (one API). */
+      scope: z.string().min(1),
+    })
+    .optional(),
   healthCheck: healthSettings.optional(),
   circuitBreaker: z
     .strictObject({
@@ -99,6 +107,11 @@ export interface UpstreamServer {
   readonly startup: 'lazy' | 'eager';
   /** What the upstream learns about the caller: nothing, or a Gatehouse-signed assertion. */
   readonly identity: 'none' | 'assertion';
+  /**
+   * `on-behalf-of`: each request carries `Authorization: Bearer` with an Entra token for `scope`
+   * obtained on the caller's behalf (src/entra/delegated-access.ts). Absent: no such header.
+   */
+  readonly auth?: { readonly type: 'on-behalf-of'; readonly scope: string };
   readonly health: { intervalMs: number; timeoutMs: number; unhealthyAfter: number };
   /** Overrides of the circuit breaker's defaults (src/gateway/health.ts). */
   readonly circuitBreaker: { failureThreshold?: number; openMs?: number; maxOpenMs?: number };
@@ -126,6 +139,16 @@ export function parseServerDefinition(name: string, input: unknown, source: 'fil
   }
   const definition = parsed.data;
   const transport = transportOf(definition, problems);
+  if (definition.auth !== undefined && transport !== undefined) {
+    if (transport.kind === 'stdio')
+      problems.push(
+        '"auth" of type "on-behalf-of" sends an Authorization header: it needs a remote server ("url"), not a "command"',
+      );
+    else if (Object.keys(transport.headers).some((header) => header.toLowerCase() === 'authorization'))
+      problems.push(
+        '"auth" of type "on-behalf-of" and an "Authorization" header are both set: keep one way of authenticating to the server',
+      );
+  }
   if (transport === undefined || problems.length > 0) return { ok: false, problems };
 
   const toolOverrides: Record<string, { policy: ToolPolicy; hidden: boolean }> = {};
@@ -155,6 +178,9 @@ export function parseServerDefinition(name: string, input: unknown, source: 'fil
       connectTimeoutMs: definition.connectTimeoutMs ?? SERVER_DEFAULTS.connectTimeoutMs,
       startup: definition.startup ?? 'lazy',
       identity: definition.identity ?? 'none',
+      ...(definition.auth !== undefined
+        ? { auth: { type: definition.auth.type, scope: definition.auth.scope } }
+        : {}),
       health: { ...SERVER_DEFAULTS.health, ...definition.healthCheck },
       circuitBreaker: { ...definition.circuitBreaker },
       source,

@@ -222,7 +222,20 @@ export class GatewaySurface {
     let errorCode: string | null = null;
     try {
       const pending = this.options.identityFor?.(context.caller, runtime.server);
-      const identity = pending === undefined ? undefined : await pending;
+      let identity: Awaited<typeof pending>;
+      try {
+        identity = pending === undefined ? undefined : await pending;
+      } catch (error) {
+        // A token on the user's behalf could not be had (a claims challenge, an app-only caller):
+        // for a tool call that is the tool's result, which the client shows and can act on.
+        if (method !== 'tools/call' || !(error instanceof GatehouseError)) throw error;
+        outcome = error.code;
+        return {
+          content: [{ type: 'text', text: error.message }],
+          isError: true,
+          _meta: { 'io.gatehouse/error-code': error.code },
+        };
+      }
       const headers = identity?.headers;
       let forwarded = withoutProtocolMeta(params);
       if (identity?.meta !== undefined || context.logLevel !== undefined) {

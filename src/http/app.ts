@@ -10,6 +10,7 @@ import Fastify, {
 import type { Logger } from 'pino';
 import { type AuthServerOptions, registerAuthServer } from '../auth-server/index.js';
 import type { GatehouseConfig } from '../config/index.js';
+import type { DelegatedAccess } from '../entra/delegated-access.js';
 import { GatehouseError, isGatehouseError } from '../errors/index.js';
 import { Gateway } from '../gateway/gateway.js';
 import { ServerRegistry } from '../gateway/registry.js';
@@ -69,6 +70,8 @@ export interface AppOptions {
   jwks?: () => { keys: unknown[] };
   /** Told of every request a rate limit refused (the metrics counter); nothing by default. */
   onRateLimited?(scope: RateLimitScope): void;
+  /** On-behalf-of toward Graph and other Entra-protected APIs (when Gatehouse holds an Entra credential). */
+  delegated?: DelegatedAccess;
   /** When set, Gatehouse is also the OAuth authorization server MCP clients sign in through. */
   authServer?: Pick<
     AuthServerOptions,
@@ -194,6 +197,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     startedAt,
     gateway,
     gatewaySurface: surface,
+    ...(options.delegated ? { delegated: options.delegated } : {}),
     notesChanged: (userId: string, noteId: string, change: 'created' | 'deleted') =>
       noteEvents.changed(userId, noteId, change),
     /** The audit log's search (the admin console's audit page). */
@@ -315,6 +319,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       ephemeral: stores.ephemeral,
       ...options.authServer,
       audit: options.audit,
+      ...(options.delegated ? { delegated: options.delegated } : {}),
       acceptsResource: (resource) => {
         const prefix = `${config.server.baseUrl}/mcp/`;
         if (resource === `${config.server.baseUrl}/sse`) return true;

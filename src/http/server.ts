@@ -1,6 +1,9 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { type GatehouseConfig, isAuthorizationServer } from '../config/index.js';
+import { DelegatedAccess } from '../entra/delegated-access.js';
+import { EntraClient } from '../entra/entra-client.js';
+import { withDelegatedAuth } from '../gateway/delegated-identity.js';
 import { identityAssertions } from '../gateway/identity-assertion.js';
 import type { Caller } from '../identity/caller.js';
 import { developmentCaller } from '../identity/development-caller.js';
@@ -84,17 +87,21 @@ export async function startGatehouse(
       keyring = stored;
     }
     progress(`Signing keys: ${keyring.current().kid} signs; ${keyring.jwks().keys.length} published`);
+    const entraTokens = createSecretBox(master, 'gatehouse/entra-tokens');
+    const delegated = delegatedAccess(config, stores, entraTokens, options.fetch);
     const { resolveCaller, grantRevoked } = await callerResolver(
       config,
       stores,
       audit,
       keyring,
       options.fetch,
+      delegated,
+      (error, message) => logger.warn({ err: error }, message),
     );
     const authServer = isAuthorizationServer(config)
       ? {
           keyring,
-          entraTokens: createSecretBox(master, 'gatehouse/entra-tokens'),
+          entraTokens,
           masterSecret: master.value,
           onGrantRevoked: grantRevoked,
           ...(options.fetch ? { fetch: options.fetch } : {}),
@@ -117,9 +124,10 @@ export async function startGatehouse(
       version: readVersion(),
       resolveCaller,
       upstreamSecrets: createSecretBox(master, 'gatehouse/upstream-secrets'),
-      identityFor: identityAssertions(keyring, config.server.baseUrl),
+      identityFor: withDelegatedAuth(identityAssertions(keyring, config.server.baseUrl), delegated),
       jwks: () => keyring.jwks(),
       ...(authServer ? { authServer } : {}),
+      ...(delegated ? { delegated } : {}),
       toolPolicies: { ...config.toolPolicies, ...options.toolPolicies },
       promptPolicies: config.promptPolicies,
       resourcePolicies: config.resourcePolicies,
@@ -190,6 +198,8 @@ export async function callerResolver(
   audit: AuditSink,
   keyring: Keyring,
   fetchImpl?: typeof fetch,
+  delegated?: DelegatedAccess,
+  warn?: (error: unknown, message: string) => void,
 ): Promise<{
   resolveCaller: (request: FastifyRequest, resourcePath?: string) => Caller | Promise<Caller>;
   grantRevoked: (grantId: string) => void;
@@ -204,6 +214,8 @@ export async function callerResolver(
     audit,
     keyring,
     ...(fetchImpl ? { fetch: fetchImpl } : {}),
+    ...(delegated ? { delegated } : {}),
+    ...(warn ? { warn } : {}),
   });
   return {
     resolveCaller: (request, resourcePath) => {
@@ -230,6 +242,39 @@ export async function callerResolver(
       resource,
     });
   }
+}
+
+/**
+ * On-behalf-of toward Graph and other Entra-protected APIs, when Gatehouse holds an Entra credential
+ * (the same app registration and credential as its sign-in).
+ */
+function delegatedAccess(
+  config: GatehouseConfig,
+  stores: Stores,
+  entraTokens: ReturnType<typeof createSecretBox>,
+  fetchImpl: typeof fetch | undefined,
+): DelegatedAccess | undefined {
+  const entra = config.auth.entra;
+  const credential = config.auth.entraCredential;
+  if (!config.auth.enabled || entra === undefined || credential === undefined) return undefined;
+  const names = config.auth.scopeNames;
+  return new DelegatedAccess({
+    entra: new EntraClient(
+      {
+        authorityHost: entra.authorityHost,
+        tenant: entra.tenant,
+        clientId: entra.clientId,
+        credential,
+        redirectUri: `${config.server.baseUrl}/auth/callback`,
+        scopes: [names.discover, names.toolsRead, names.toolsExecute, names.chat],
+      },
+      fetchImpl,
+    ),
+    durable: stores.durable,
+    ephemeral: stores.ephemeral,
+    entraTokens,
+    ...(fetchImpl ? { fetch: fetchImpl } : {}),
+  });
 }
 
 /** How the Entra credential is named in the start-up progress (never its value). */

@@ -43,6 +43,17 @@ export const SERVICE_TOKEN_USER = {
   preferredUsername: null,
 } as const;
 
+/** Where a Caller keeps the Entra token it presented: not enumerable, so never logged or serialized. */
+const ENTRA_TOKEN = Symbol('entra token');
+
+/**
+ * The Entra user token the caller presented (an Entra token sent straight to Gatehouse, e.g. by
+ * VS Code): the assertion for on-behalf-of. Undefined for every other kind of caller.
+ */
+export function entraTokenOf(caller: Caller): string | undefined {
+  return (caller as unknown as Record<symbol, string | undefined>)[ENTRA_TOKEN];
+}
+
 /** A frozen Caller for a stored user and what their credential says. */
 export function callerFromUser(
   user: {
@@ -52,9 +63,11 @@ export function callerFromUser(
     displayName: string | null;
     preferredUsername: string | null;
   },
-  credential: Pick<Caller, 'kind' | 'scopes' | 'scopesApply' | 'roles' | 'clientAppId' | 'expiresAt'>,
+  credential: Pick<Caller, 'kind' | 'scopes' | 'scopesApply' | 'roles' | 'clientAppId' | 'expiresAt'> & {
+    entraToken?: string;
+  },
 ): Caller {
-  return Object.freeze({
+  const caller = {
     userId: user.id,
     tenantId: user.tenantId,
     objectId: user.objectId,
@@ -66,5 +79,8 @@ export function callerFromUser(
     roles: Object.freeze([...credential.roles]),
     clientAppId: credential.clientAppId,
     expiresAt: credential.expiresAt,
-  });
+  };
+  if (credential.entraToken !== undefined)
+    Object.defineProperty(caller, ENTRA_TOKEN, { value: credential.entraToken, enumerable: false });
+  return Object.freeze(caller);
 }

@@ -1,6 +1,7 @@
 import type { CallToolResult, ToolAnnotations } from '@modelcontextprotocol/sdk/types.js';
 import type { z } from 'zod';
 import type { GatehouseConfig } from '../config/index.js';
+import type { DelegatedAccess } from '../entra/delegated-access.js';
 import type { Gateway } from '../gateway/gateway.js';
 import type { GatewaySurface } from '../gateway/surface.js';
 import type { Caller } from '../identity/caller.js';
@@ -17,6 +18,8 @@ export interface ToolServices {
   readonly gateway: Gateway;
   /** The upstreams as /mcp serves them, for proxy_request. */
   readonly gatewaySurface: GatewaySurface;
+  /** On-behalf-of toward Graph and other Entra-protected APIs; absent without an Entra credential. */
+  readonly delegated?: DelegatedAccess;
   /** Told when a user's notes change, so that their clients hear of it (the note resources). */
   readonly notesChanged?: (userId: string, noteId: string, change: 'created' | 'deleted') => void;
 }

@@ -85,9 +85,15 @@ export class DurableAuditSink implements AuditSink {
   emit(event: AuditEvent): void {
     try {
       if (this.#options.mirror !== undefined) this.#mirror(event);
-      if (this.#closed) return this.#drop(1);
+      if (this.#closed) {
+        this.#drop(1);
+        return;
+      }
       if (this.#buffer.length + this.#inFlight >= this.#options.bufferSize) {
-        if (this.#options.whenFull === 'drop-newest' || this.#buffer.length === 0) return this.#drop(1);
+        if (this.#options.whenFull === 'drop-newest' || this.#buffer.length === 0) {
+          this.#drop(1);
+          return;
+        }
         this.#buffer.shift();
         this.#drop(1);
       }

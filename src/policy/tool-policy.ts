@@ -19,6 +19,9 @@ export const DEFAULT_TOOL_POLICIES: Readonly<Record<string, ToolPolicy>> = Objec
   save_user_note: OPEN,
   get_user_notes: OPEN,
   delete_user_note: OPEN,
+  // Act on the user's behalf toward Graph: what the user may read there is Entra's decision.
+  get_graph_user_details: OPEN,
+  get_user_profile: OPEN,
   // Server internals (version, storage, uptime) are for administrators.
   get_server_info: Object.freeze({ scopes: [], roles: ['admin'] }),
   // The gateway's registry: users and administrators see and use it, administrators change it.

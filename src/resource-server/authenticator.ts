@@ -1,5 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { GatehouseConfig } from '../config/index.js';
+import type { DelegatedAccess } from '../entra/delegated-access.js';
 import { GatehouseError, isGatehouseError } from '../errors/index.js';
 import type { Caller } from '../identity/caller.js';
 import { callerFromUser, SERVICE_TOKEN_USER } from '../identity/caller.js';
@@ -22,6 +23,10 @@ export interface AuthenticatorOptions {
   keyring: Keyring | undefined;
   fetch?: typeof fetch;
   now?: () => number;
+  /** Reads from Graph the groups of an Entra token whose groups overflowed (groups overage). */
+  delegated?: DelegatedAccess;
+  /** Told when something that does not stop the request went wrong (overage not resolved). */
+  warn?: (error: unknown, message: string) => void;
 }
 
 export interface RequestFacts {
@@ -129,7 +134,7 @@ export class Authenticator {
           'token was revoked: its authorization grant has ended; sign in again',
         );
     }
-    const caller = await this.#callerFor(identity);
+    const caller = await this.#callerFor(identity, token);
     // Gatehouse's own tokens are re-checked against their grant every so often, so that a revocation
     // on another instance takes effect within GRANT_RECHECK_MS; this instance evicts at once.
     this.#cache.set(key, caller, identity.expiresAt, {
@@ -177,7 +182,7 @@ export class Authenticator {
     );
   }
 
-  async #callerFor(identity: EntraIdentity | GatehouseIdentity): Promise<Caller> {
+  async #callerFor(identity: EntraIdentity | GatehouseIdentity, token: string): Promise<Caller> {
     const { durable, config } = this.options;
     const user = await durable.users.upsert({
       tenantId: identity.tenantId,
@@ -192,9 +197,14 @@ export class Authenticator {
       await durable.memberships.addIfNone({ userId: user.id, org, team, role });
     }
     const memberships = await durable.memberships.listForUser(user.id);
+    // One identity whatever the client: an Entra token's groups (read from Graph when they overflowed)
+    // and a Gatehouse token's (resolved the same way at sign-in) map to roles alike.
+    let groups = identity.groups;
+    if (identity.kind === 'entra-user' && identity.groupsOverage)
+      groups = await this.#overageGroups(identity, user.id, token);
     const sources = {
       appRoles: identity.roles,
-      groups: 'groups' in identity ? identity.groups.map((group) => group.toLowerCase()) : [],
+      groups: groups.map((group) => group.toLowerCase()),
       groupRoles: config.auth.groupRoles,
       memberships,
     };
@@ -213,7 +223,33 @@ export class Authenticator {
       roles: [...effectiveRoles(sources)].sort(),
       clientAppId: identity.clientAppId ?? null,
       expiresAt: identity.expiresAt,
+      ...(identity.kind === 'entra-user' ? { entraToken: token } : {}),
     });
+  }
+
+  async #overageGroups(identity: EntraIdentity, userId: string, token: string): Promise<string[]> {
+    const { delegated, warn } = this.options;
+    if (delegated === undefined) {
+      warn?.(
+        undefined,
+        'an Entra token has more groups than fit in it (groups overage); Gatehouse reads them from Graph only when it holds an Entra credential',
+      );
+      return [];
+    }
+    try {
+      return await delegated.memberGroups({
+        userId,
+        tenantId: identity.tenantId,
+        objectId: identity.objectId,
+        assertion: token,
+      });
+    } catch (error) {
+      warn?.(
+        error,
+        'the groups of an Entra token with groups overage could not be read from Graph; its group mappings do not apply',
+      );
+      return [];
+    }
   }
 
   async #pathTokenCaller(presented: string): Promise<Caller> {

@@ -17,6 +17,8 @@ export interface GatehouseIdentity {
   clientAppId: string | undefined;
   scopes: string[];
   roles: string[];
+  /** The user's Entra groups as Gatehouse resolved them at sign-in (overage read from Graph). */
+  groups: string[];
   name: string | null;
   preferredUsername: string | null;
   expiresAt: number;
@@ -66,6 +68,9 @@ export async function verifyGatehouseToken(
     scopes: typeof claims.scope === 'string' ? claims.scope.split(' ').filter(Boolean) : [],
     roles: Array.isArray(claims.roles)
       ? claims.roles.filter((role): role is string => typeof role === 'string')
+      : [],
+    groups: Array.isArray(claims.groups)
+      ? claims.groups.filter((group): group is string => typeof group === 'string')
       : [],
     name: typeof claims.name === 'string' ? claims.name : null,
     preferredUsername: typeof claims.preferred_username === 'string' ? claims.preferred_username : null,

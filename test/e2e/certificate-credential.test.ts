@@ -47,4 +47,14 @@ describe('the Entra leg with a certificate credential', () => {
       authKind: 'gatehouse',
     });
   });
+
+  it("acts on the user's behalf toward Graph with the same certificate (on-behalf-of)", async () => {
+    const before = f.entra.tokenRequestCount('on_behalf_of');
+    expect(await signInAndWhoami(f, browser, 'bob', 'get_graph_user_details')).toMatchObject({
+      success: true,
+      id: IDS.bob,
+      userPrincipalName: 'bob@gatehousedev.onmicrosoft.com',
+    });
+    expect(f.entra.tokenRequestCount('on_behalf_of')).toBe(before + 1);
+  });
 });

@@ -67,6 +67,16 @@ describe('the Entra leg with a federated credential (MCP_AZURE_FEDERATED_TOKEN_F
     });
   });
 
+  it("acts on the user's behalf toward Graph with the same federated credential (on-behalf-of)", async () => {
+    const before = f.entra.tokenRequestCount('on_behalf_of');
+    expect(await signInAndWhoami(f, browser, 'bob', 'get_graph_user_details')).toMatchObject({
+      success: true,
+      id: IDS.bob,
+      userPrincipalName: 'bob@gatehousedev.onmicrosoft.com',
+    });
+    expect(f.entra.tokenRequestCount('on_behalf_of')).toBe(before + 1);
+  });
+
   it('reads the file again for every request: a renewed token for another subject is refused', async () => {
     writeToken(await workload.token({ sub: 'system:serviceaccount:default:intruder' }));
     expect(await signInError('bob')).toContain('AADSTS700213');

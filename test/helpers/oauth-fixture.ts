@@ -87,18 +87,22 @@ export async function browserSignIn(
   return { provider, transport };
 }
 
-/** Signs `user` in through the browser, then calls whoami with the tokens: what an MCP client sees. */
+/**
+ * Signs `user` in through the browser, then calls whoami (or `tool`) with the tokens: what an MCP
+ * client sees.
+ */
 export async function signInAndWhoami(
   f: OAuthFixture,
   browser: Browser,
   user: SeededUser,
+  tool = 'whoami',
 ): Promise<Record<string, unknown> | undefined> {
   const { provider, transport } = await browserSignIn(f, browser, user);
   await transport.finishAuth(provider.code!);
   const client = new Client({ name: 'gatehouse-e2e', version: '1.0.0' });
   await client.connect(new StreamableHTTPClientTransport(new URL(f.mcpUrl), { authProvider: provider }));
   try {
-    return (await client.callTool({ name: 'whoami', arguments: {} })).structuredContent as
+    return (await client.callTool({ name: tool, arguments: {} })).structuredContent as
       | Record<string, unknown>
       | undefined;
   } finally {

@@ -37,6 +37,8 @@ describe('the official MCP SDK client against a running Gatehouse (development m
           'get_user_notes',
           'save_user_note',
           'whoami',
+          'get_graph_user_details',
+          'get_user_profile',
           // The gateway's registry tools: the development user is an administrator.
           'list_servers',
           'get_server_health',

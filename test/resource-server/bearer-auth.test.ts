@@ -105,8 +105,10 @@ describe('resource server with Entra tokens', () => {
       expect(names).toEqual([
         'calculate_sum',
         'delete_user_note',
+        'get_graph_user_details',
         'get_server_health',
         'get_user_notes',
+        'get_user_profile',
         'list_servers',
         'proxy_request',
         'save_user_note',

@@ -4,6 +4,7 @@ import formbody from '@fastify/formbody';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type Provider from 'oidc-provider';
 import * as oidc from 'openid-client';
+import type { DelegatedAccess, DelegationSubject } from '../../entra/delegated-access.js';
 import type { EntraClient, EntraSignIn } from '../../entra/entra-client.js';
 import { GatehouseError, isGatehouseError } from '../../errors/index.js';
 import type { AuditSink } from '../../ops/audit.js';
@@ -33,6 +34,10 @@ export interface InteractionOptions {
   consentMemory: ConsentMemory;
   /** Receives sign-ins and consent decisions. */
   audit?: AuditSink;
+  /** Graph on the user's behalf: groups overage, account check, claims challenges to pass on. */
+  delegated?: DelegatedAccess;
+  /** MCP_AZURE_VALIDATE_WITH_GRAPH: refuse accounts Graph reports disabled. */
+  validateWithGraph?: boolean;
 }
 
 const LOGIN_STATE_TTL_MS = 10 * 60 * 1000;
@@ -147,14 +152,32 @@ export async function interactionRoutes(app: FastifyInstance, options: Interacti
       await remember(accountId, clientId, 'allow', requestedScopes(details), redirectOf(details));
       return finish(request, reply, await grantResult(details, accountId));
     }
-    // Only now, after consent, is the sign-in at Entra started: a single-use state bound to this browser.
+    // Only now, after consent, is the sign-in at Entra started. A claims challenge waiting for the
+    // user this browser was signed in as goes with it.
+    const known = details.session?.accountId;
+    const challenge = known === undefined ? undefined : await pendingChallenge(known);
+    return startEntraSignIn(reply, { uid: details.uid, clientId, ...challenge });
+  });
+
+  /** Redirects to Entra with a single-use state bound to this browser. */
+  async function startEntraSignIn(
+    reply: FastifyReply,
+    input: { uid: string; clientId: string; claims?: string; loginHint?: string },
+  ) {
     const state = randomBytes(24).toString('base64url');
     const nonce = randomBytes(24).toString('base64url');
     const codeVerifier = oidc.randomPKCECodeVerifier();
     const binding = randomBytes(24).toString('base64url');
     await ephemeral.set(
       `entra-login:${state}`,
-      JSON.stringify({ uid: details.uid, nonce, codeVerifier, binding: sha256(binding), clientId }),
+      JSON.stringify({
+        uid: input.uid,
+        nonce,
+        codeVerifier,
+        binding: sha256(binding),
+        clientId: input.clientId,
+        claimsSent: input.claims !== undefined,
+      }),
       LOGIN_STATE_TTL_MS,
     );
     reply.setCookie(BINDING_COOKIE, binding, { ...cookieOptions, maxAge: LOGIN_STATE_TTL_MS / 1000 });
@@ -162,9 +185,19 @@ export async function interactionRoutes(app: FastifyInstance, options: Interacti
       state,
       nonce,
       codeChallenge: await oidc.calculatePKCECodeChallenge(codeVerifier),
+      ...(input.claims !== undefined ? { claims: input.claims } : {}),
+      ...(input.loginHint !== undefined ? { loginHint: input.loginHint } : {}),
     });
     return reply.redirect(url.toString(), 303);
-  });
+  }
+
+  /** The claims challenge waiting for a user's next sign-in, with their name as the login hint. */
+  async function pendingChallenge(accountId: string) {
+    const claims = await options.delegated?.pendingClaims(accountId);
+    if (claims === undefined) return undefined;
+    const user = await options.durable.users.findById(accountId);
+    return { claims, ...(user?.preferredUsername ? { loginHint: user.preferredUsername } : {}) };
+  }
 
   app.get('/auth/callback', async (request, reply) => {
     const query = request.query as Record<string, string | undefined>;
@@ -185,6 +218,7 @@ export async function interactionRoutes(app: FastifyInstance, options: Interacti
       codeVerifier: string;
       binding: string;
       clientId: string;
+      claimsSent?: boolean;
     };
     const binding = request.cookies[BINDING_COOKIE];
     if (binding === undefined || sha256(binding) !== login.binding) {
@@ -214,13 +248,25 @@ export async function interactionRoutes(app: FastifyInstance, options: Interacti
           nonce: login.nonce,
           codeVerifier: login.codeVerifier,
         });
-        const user = await rememberSignIn(signIn);
-        outcome = { accountId: user.id };
+        const user = await options.durable.users.upsert({
+          tenantId: signIn.tenantId,
+          objectId: signIn.objectId,
+          displayName: signIn.name,
+          preferredUsername: signIn.preferredUsername,
+        });
+        // Entra answered an earlier request for this user with a claims challenge that this sign-in
+        // did not carry (the browser was not known to be theirs): once more, with the claims.
+        const challenge = login.claimsSent ? undefined : await pendingChallenge(user.id);
+        if (challenge !== undefined)
+          return startEntraSignIn(reply, { uid: login.uid, clientId: login.clientId, ...challenge });
+        outcome = { accountId: await rememberSignIn(signIn, user.id) };
         signedIn(request, login.clientId, user, null, null);
+        if (login.claimsSent) await options.delegated?.claimsAnswered(user.id);
       } catch (error) {
         if (!isGatehouseError(error)) throw error;
-        request.log.warn({ code: error.code, detail: error.detail }, error.message);
         signedIn(request, login.clientId, undefined, error.code, error.message);
+        if (error.code === 'GH_ENTRA_ACCOUNT_DISABLED') throw error;
+        request.log.warn({ code: error.code, detail: error.detail }, error.message);
         outcome = { error: 'access_denied', error_description: error.message };
       }
     }
@@ -271,6 +317,8 @@ export async function interactionRoutes(app: FastifyInstance, options: Interacti
   async function signedInAccount(details: { session?: { accountId?: string } | undefined }) {
     const accountId = details.session?.accountId;
     if (accountId === undefined || (await options.entraSignInEnded(accountId))) return undefined;
+    // Entra asked for more (MFA, a Conditional Access policy): only a new sign-in there answers it.
+    if ((await options.delegated?.pendingClaims(accountId)) !== undefined) return undefined;
     return accountId;
   }
 
@@ -331,28 +379,57 @@ export async function interactionRoutes(app: FastifyInstance, options: Interacti
     await provider.interactionFinished(request.raw, reply.raw, result, { mergeWithLastSubmission: true });
   }
 
-  async function rememberSignIn(signIn: EntraSignIn): Promise<{ id: string; tenantId: string }> {
-    const user = await options.durable.users.upsert({
+  /**
+   * Checks the account (MCP_AZURE_VALIDATE_WITH_GRAPH), reads its groups from Graph when they did
+   * not fit in the token (groups overage), and keeps the Entra tokens sealed with what they grant.
+   */
+  async function rememberSignIn(signIn: EntraSignIn, userId: string): Promise<string> {
+    const subject: DelegationSubject = {
+      userId,
       tenantId: signIn.tenantId,
       objectId: signIn.objectId,
-      displayName: signIn.name,
-      preferredUsername: signIn.preferredUsername,
-    });
+      assertion: signIn.accessToken,
+    };
+    if (options.validateWithGraph && options.delegated !== undefined) {
+      const account = await options.delegated.graph(
+        subject,
+        'User.Read',
+        '/v1.0/me?$select=id,accountEnabled',
+      );
+      if (account.accountEnabled === false) {
+        throw new GatehouseError(
+          'GH_ENTRA_ACCOUNT_DISABLED',
+          `The account ${signIn.preferredUsername ?? signIn.objectId} is disabled in Microsoft Entra ID, so Gatehouse does not sign it in. Ask your administrator to enable the account.`,
+        );
+      }
+    }
+    let groups = signIn.groups.map((group) => group.toLowerCase());
+    if (signIn.groupsOverage) {
+      if (options.delegated === undefined) groups = [];
+      else
+        groups = await options.delegated.memberGroups(subject).catch((error: unknown) => {
+          app.log.warn(
+            { err: error },
+            'groups overage: the groups could not be read from Graph; group mappings do not apply',
+          );
+          return [];
+        });
+    }
     const sealed = options.entraTokens.seal(
       JSON.stringify({
         accessToken: signIn.accessToken,
         refreshToken: signIn.refreshToken,
         accessTokenExpiresAt: signIn.accessTokenExpiresAt,
       }),
-      user.id,
+      userId,
     );
     await options.durable.entraSessions.save({
-      userId: user.id,
+      userId,
       sealedTokens: sealed,
       roles: signIn.roles,
-      groups: signIn.groups,
+      groups,
     });
-    return user;
+    return userId;
   }
 
   function signedIn(

@@ -1,8 +1,10 @@
 import type { ToolDefinition } from '../tool.js';
 import { calculateSum } from './calculate-sum.js';
 import { deleteUserNote } from './delete-user-note.js';
+import { getGraphUserDetails } from './get-graph-user-details.js';
 import { getServerInfo } from './get-server-info.js';
 import { getUserNotes } from './get-user-notes.js';
+import { getUserProfile } from './get-user-profile.js';
 import { saveUserNote } from './save-user-note.js';
 import { whoami } from './whoami.js';
 
@@ -14,4 +16,6 @@ export const BUILT_IN_TOOLS: readonly ToolDefinition[] = [
   saveUserNote,
   getUserNotes,
   deleteUserNote,
+  getGraphUserDetails,
+  getUserProfile,
 ] as ToolDefinition[];

@@ -181,6 +181,19 @@ describe("parseServerDefinition: Gatehouse's own fields", () => {
     });
   });
 
+  it('reads "auth" on-behalf-of with its scope; refuses it for stdio and beside an Authorization header', () => {
+    const auth = { type: 'on-behalf-of', scope: 'api://8a398657-d76b-4509-998c-49ab8e4ceb86/access_as_user' };
+    expect(accepted('downstream', { ...remote, auth }).auth).toEqual(auth);
+    expect(accepted('github', remote).auth).toBeUndefined();
+    expect(refused('local', { command: 'node', auth })).toEqual([
+      expect.stringContaining('needs a remote server'),
+    ]);
+    expect(refused('both', { ...remote, headers: { Authorization: 'Bearer x' }, auth })).toEqual([
+      expect.stringContaining('keep one way of authenticating'),
+    ]);
+    expect(refused('typo', { ...remote, auth: { type: 'obo', scope: 'x' } })).not.toEqual([]);
+  });
+
   it('refuses an out-of-range timeout, naming the field', () => {
     expect(refused('github', { ...remote, timeoutMs: 5 }).join('\n')).toContain('"timeoutMs"');
   });
