@@ -48,6 +48,19 @@ export type AuditEvent =
       userId: string;
       action: 'create' | 'update' | 'delete';
       server: string;
+    }
+  | {
+      /** Something done in the admin console (or its break-glass login). */
+      type: 'admin.action';
+      at: string;
+      requestId: string;
+      /** Who did it: a user id, or `break-glass:<username>` for the local admin. */
+      userId: string;
+      /** 'add-membership', 'remove-membership', 'revoke-grant', 'sign-in', … */
+      action: string;
+      /** What it was done to (a user id and membership, a grant id, …). */
+      target: string;
+      outcome: 'ok' | 'error' | 'denied';
     };
 
 export interface AuditSink {

@@ -30,6 +30,8 @@ export interface InteractionOptions {
   entraSignInEnded: (accountId: string) => Promise<boolean>;
   /** The users' consent decisions per client. */
   consentMemory: ConsentMemory;
+  /** Offered each callback first (Gatehouse's own browser sign-in); true when it answered. */
+  browserCallback?: (request: FastifyRequest, reply: FastifyReply) => Promise<boolean>;
 }
 
 const LOGIN_STATE_TTL_MS = 10 * 60 * 1000;
@@ -153,6 +155,8 @@ export async function interactionRoutes(app: FastifyInstance, options: Interacti
   });
 
   app.get('/auth/callback', async (request, reply) => {
+    if (options.browserCallback !== undefined && (await options.browserCallback(request, reply)))
+      return reply;
     const query = request.query as Record<string, string | undefined>;
     const stored = query.state ? await ephemeral.take(`entra-login:${query.state}`) : undefined;
     if (stored === undefined) {
