@@ -10,12 +10,11 @@ const SECRET_VALUES = /^(headers|env)$/i;
  */
 export function redactedConfig(value: unknown, key = ''): unknown {
   if (value === null || value === undefined) return value ?? null;
-  if (SECRET_KEY.test(key) && (typeof value === 'string' || typeof value === 'object')) {
-    if (typeof value === 'object' && !Array.isArray(value) && 'kind' in value) {
-      // The Entra credential: which kind it is may be shown, its material not.
-      return { kind: (value as { kind: unknown }).kind, material: '[redacted]' };
-    }
-    return '[redacted]';
+  if (key === 'sources') return value;
+  if (SECRET_KEY.test(key) && typeof value === 'string') return '[redacted]';
+  if (SECRET_KEY.test(key) && typeof value === 'object' && !Array.isArray(value) && 'kind' in value) {
+    // The Entra credential: which kind it is may be shown, its material not.
+    return { kind: (value as { kind: unknown }).kind, material: '[redacted]' };
   }
   if (SECRET_VALUES.test(key) && typeof value === 'object' && !Array.isArray(value)) {
     return Object.fromEntries(Object.keys(value as object).map((name) => [name, '[redacted]']));
