@@ -57,6 +57,8 @@ export interface UserRow {
   memberships: MembershipRecord[];
   /** What Entra said at the user's last MCP sign-in (Gatehouse-issued tokens), when known. */
   entraRoles: string[];
+  /** Whether Gatehouse keeps what Entra said at an MCP sign-in (otherwise Entra's roles are unknown here). */
+  entraKnown: boolean;
   roles: string[];
 }
 
@@ -80,7 +82,13 @@ Entra groups (MCP_AZURE_GROUP_ROLES) and the memberships below, which you can ad
 <table id="users"><tr><th>User</th><th>Roles</th><th>Memberships</th><th>Add a membership</th></tr>${rows.map(
       (row) => html`<tr data-user="${row.user.preferredUsername ?? row.user.objectId}">
 <td><strong>${row.user.displayName ?? ''}</strong><br>${row.user.preferredUsername ?? ''}<br><span class="note">${row.user.tenantId}/${row.user.objectId}<br>last seen ${row.user.lastSeenAt.toISOString()}</span></td>
-<td>${row.roles.join(', ') || html`<span class="bad">none</span>`}${row.entraRoles.length > 0 ? html`<br><span class="note">from Entra: ${row.entraRoles.join(', ')}</span>` : ''}</td>
+<td>${row.roles.join(', ') || (row.entraKnown ? html`<span class="bad">none</span>` : '')}${
+        row.entraKnown
+          ? row.entraRoles.length > 0
+            ? html`<br><span class="note">from Entra: ${row.entraRoles.join(', ')}</span>`
+            : ''
+          : html`<br><span class="note">Entra app roles and groups: not kept for this user (they come with each token)</span>`
+      }</td>
 <td>${membershipCells(row)}</td>
 <td><form method="post" action="/admin/users/${row.user.id}/memberships" class="add-membership">${csrfField(viewer)}
 <input name="org" size="8" placeholder="organization" aria-label="Organization" required>

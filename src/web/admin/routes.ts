@@ -115,7 +115,7 @@ export async function adminRoutes(app: FastifyInstance, { ctx }: { ctx: WebConte
           groupRoles: config.auth.groupRoles,
           memberships,
         });
-        return { user, memberships, entraRoles, roles: [...roles].sort() };
+        return { user, memberships, entraRoles, entraKnown: session !== undefined, roles: [...roles].sort() };
       }),
     );
     return sendPage(reply, 200, usersPage(viewerOf(request), rows, flashOf(request)));
