@@ -115,7 +115,7 @@ describe('the admin console, driven in Chromium', () => {
     expect(session).toMatchObject({ httpOnly: true, sameSite: 'Lax', path: '/' });
   });
 
-  it('adds carol to a team, after which her refused MCP requests are served, audited', async () => {
+  it('adds carol to a team, after which her refused MCP requests are served', async () => {
     const carolToken = await vscodeToken(
       entra,
       'carol',
@@ -215,8 +215,10 @@ describe('the admin console, driven in Chromium', () => {
     expect(memberships.map((m) => m.team)).toEqual(['platform']);
   });
 
+  let bob: Page;
+
   it('refuses bob, who is not an admin, with a clear 403 page', async () => {
-    const bob = await newPage();
+    bob = await newPage();
     const first = await bob.goto(`${base}/admin/users`);
     expect(first?.status()).toBe(401);
     await bob.click('#sign-in');
@@ -226,6 +228,24 @@ describe('the admin console, driven in Chromium', () => {
     const again = await bob.goto(`${base}/admin`);
     expect(again?.status()).toBe(403);
     await shot(bob, 'admin-forbidden');
+  });
+
+  it("lets bob revoke his own grant from the landing page, after which the client's token gets 401", async () => {
+    const { provider, transport } = await browserSignIn(
+      { mcpUrl: `${base}/mcp` } as OAuthFixture,
+      browser,
+      'bob',
+    );
+    await transport.finishAuth(provider.code!);
+    const token = provider.saved!.access_token;
+    expect((await mcpPost(`${base}/mcp`, initialize, token)).status).toBe(200);
+    await bob.goto(`${base}/`);
+    expect(await bob.textContent('#roles')).toBe('user');
+    const row = bob.locator('#grants tr', { hasText: 'Gatehouse e2e client' });
+    expect(await row.count()).toBe(1);
+    await Promise.all([bob.waitForURL(`${base}/?revoked=1`), row.locator('button').click()]);
+    expect(await bob.locator('#grants tr', { hasText: 'Gatehouse e2e client' }).count()).toBe(0);
+    expect((await mcpPost(`${base}/mcp`, initialize, token)).status).toBe(401);
   });
 
   it('signs the break-glass admin in (and refuses a wrong password)', async () => {
