@@ -1,5 +1,5 @@
 import type { IncomingMessage } from 'node:http';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type Provider from 'oidc-provider';
 import type { GatehouseConfig } from '../config/index.js';
 import { checkClientCredential } from '../entra/client-credential.js';
@@ -37,6 +37,42 @@ export interface AuthServerOptions {
   audit?: AuditSink;
   /** On-behalf-of toward Graph: groups overage, MCP_AZURE_VALIDATE_WITH_GRAPH, claims challenges. */
   delegated?: DelegatedAccess;
+  /** The Entra client to sign users in with (gatehouseEntraClient); one is built when absent. */
+  entra?: EntraClient;
+  /**
+   * Offered each Entra callback first: Gatehouse's own pages sign browsers in through the same
+   * registered redirect URI. Resolves true when it answered the request (the state was its own).
+   */
+  browserCallback?: (request: FastifyRequest, reply: FastifyReply) => Promise<boolean>;
+}
+
+/** The MCP resource scopes Gatehouse asks Entra for, in the order the configuration names them. */
+export function resourceScopesOf(config: Pick<GatehouseConfig, 'auth'>): string[] {
+  const names = config.auth.scopeNames;
+  return [names.discover, names.toolsRead, names.toolsExecute, names.chat];
+}
+
+/**
+ * The Entra client of Gatehouse's app registration, whose redirect URI is Gatehouse's
+ * /auth/callback: MCP clients' federated sign-in and the browser sign-in to Gatehouse's pages share it.
+ */
+export function gatehouseEntraClient(config: GatehouseConfig, fetchImpl?: typeof fetch): EntraClient {
+  const entraSettings = config.auth.entra;
+  const credential = config.auth.entraCredential;
+  if (entraSettings === undefined || credential === undefined) {
+    throw new Error('the authorization server needs Entra settings and an Entra credential');
+  }
+  return new EntraClient(
+    {
+      authorityHost: entraSettings.authorityHost,
+      tenant: entraSettings.tenant,
+      clientId: entraSettings.clientId,
+      credential,
+      redirectUri: `${config.server.baseUrl}/auth/callback`,
+      scopes: resourceScopesOf(config),
+    },
+    fetchImpl,
+  );
 }
 
 /**
@@ -46,30 +82,19 @@ export interface AuthServerOptions {
  */
 export async function registerAuthServer(app: FastifyInstance, options: AuthServerOptions): Promise<void> {
   const { config } = options;
-  const entraSettings = config.auth.entra;
   const credential = config.auth.entraCredential;
-  if (entraSettings === undefined || credential === undefined) {
+  if (config.auth.entra === undefined || credential === undefined) {
     throw new Error('the authorization server needs Entra settings and an Entra credential');
   }
   checkClientCredential(credential);
   const issuer = config.server.baseUrl;
   const resource = `${issuer}/mcp`;
   const names = config.auth.scopeNames;
-  const resourceScopes = [names.discover, names.toolsRead, names.toolsExecute, names.chat];
+  const resourceScopes = resourceScopesOf(config);
   const derive = (purpose: string) =>
     deriveKey(options.masterSecret, `gatehouse/${purpose}`).toString('base64url');
 
-  const entra = new EntraClient(
-    {
-      authorityHost: entraSettings.authorityHost,
-      tenant: entraSettings.tenant,
-      clientId: entraSettings.clientId,
-      credential,
-      redirectUri: `${issuer}/auth/callback`,
-      scopes: resourceScopes,
-    },
-    options.fetch,
-  );
+  const entra = options.entra ?? gatehouseEntraClient(config, options.fetch);
   // The keeper needs the provider (to end a grant) and the provider's hooks need the keeper.
   let providerRef: Provider | undefined;
   const keeper = entraSessionKeeper({
@@ -176,6 +201,7 @@ export async function registerAuthServer(app: FastifyInstance, options: AuthServ
     validateWithGraph: config.auth.validateWithGraph,
     consentMemory,
     ...(options.audit ? { audit: options.audit } : {}),
+    ...(options.browserCallback ? { browserCallback: options.browserCallback } : {}),
   });
 }
 

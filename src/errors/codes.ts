@@ -245,6 +245,33 @@ export const ERROR_CATALOGUE = {
     summary:
       'The sign-in callback has an unknown, used or expired state, or arrived in another browser than the one that started it.',
   },
+  GH_WEB_SIGN_IN_REQUIRED: {
+    status: 401,
+    summary:
+      "A page of Gatehouse's own (the admin console) was asked for without a browser session: sign in at /auth/login.",
+  },
+  GH_WEB_FORBIDDEN: {
+    status: 403,
+    summary: 'The admin console was asked for by a signed-in user who does not hold the admin role.',
+  },
+  GH_WEB_CSRF_INVALID: {
+    status: 403,
+    summary:
+      "A form of Gatehouse's own pages was posted without the security token of this browser's session (or with another one).",
+  },
+  GH_WEB_SIGN_IN_UNAVAILABLE: {
+    status: 404,
+    summary:
+      'Browser sign-in was asked for while Gatehouse has no Entra credential (it is not the authorization server), or the break-glass login while it is not enabled.',
+  },
+  GH_WEB_BREAK_GLASS_REFUSED: {
+    status: 401,
+    summary: 'The break-glass login was refused: wrong username or password, or too many attempts.',
+  },
+  GH_WEB_INPUT_INVALID: {
+    status: 400,
+    summary: 'An admin console form had a missing or invalid field (the message names it).',
+  },
   GH_TOOL_UNKNOWN: {
     status: 200,
     rpc: -32602,

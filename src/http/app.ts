@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import helmet from '@fastify/helmet';
 import Fastify, {
   type FastifyBaseLogger,
@@ -8,13 +8,14 @@ import Fastify, {
   LogController,
 } from 'fastify';
 import type { Logger } from 'pino';
-import { type AuthServerOptions, registerAuthServer } from '../auth-server/index.js';
+import { type AuthServerOptions, gatehouseEntraClient, registerAuthServer } from '../auth-server/index.js';
 import type { GatehouseConfig } from '../config/index.js';
 import type { DelegatedAccess } from '../entra/delegated-access.js';
 import { GatehouseError, isGatehouseError } from '../errors/index.js';
 import { Gateway } from '../gateway/gateway.js';
 import { ServerRegistry } from '../gateway/registry.js';
 import { gatewayRoutes } from '../gateway/routes.js';
+import { serverSummary } from '../gateway/status.js';
 import { GatewaySurface, type IdentityFor } from '../gateway/surface.js';
 import { REGISTRY_TOOLS } from '../gateway/tools/index.js';
 import type { Caller } from '../identity/caller.js';
@@ -31,6 +32,7 @@ import { ToolRegistry } from '../mcp/tool-registry.js';
 import { BUILT_IN_TOOLS } from '../mcp/tools/index.js';
 import { createTransportPolicy } from '../mcp/transport-checks.js';
 import type { AuditSink } from '../ops/audit.js';
+import type { SearchAudit } from '../ops/audit-log.js';
 import { auditRoutes, auditSearch } from '../ops/audit-routes.js';
 import { healthRoutes } from '../ops/health.js';
 import { installRateLimits, type RateLimitScope } from '../ops/rate-limit.js';
@@ -38,6 +40,7 @@ import { rateLimitSettings } from '../ops/rate-limit-policy.js';
 import type { ToolPolicy } from '../policy/tool-policy.js';
 import { authErrorDecorator, challengeContext, resourceServerRoutes } from '../resource-server/routes.js';
 import type { SecretBox } from '../tokens/secret-box.js';
+import { type CheckBreakGlassLogin, webPages } from '../web/routes.js';
 import { registerApiDocs } from './api-docs.js';
 import { redactUrl } from './logger.js';
 import type { Stores } from './storage-selection.js';
@@ -77,6 +80,12 @@ export interface AppOptions {
     AuthServerOptions,
     'keyring' | 'entraTokens' | 'masterSecret' | 'fetch' | 'onGrantRevoked'
   >;
+  /** Secret behind the browser pages' CSRF tokens; the same on every instance (derived from the master secret). */
+  webSecret?: string;
+  /** Searches the durable audit log for the admin console; without it the audit page says it is not available. */
+  searchAudit?: SearchAudit;
+  /** Checks a break-glass login (password hash and throttle); without it /admin/login is not enabled. */
+  checkBreakGlassLogin?: CheckBreakGlassLogin;
 }
 
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
@@ -188,7 +197,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   );
   surface = new GatewaySurface(gateway, access, options.audit, surfaceOptions);
   const noteEvents = new NoteEvents();
-  const searchAudit = auditSearch(stores.durable.auditLog);
+  const searchAudit = options.searchAudit ?? auditSearch(stores.durable.auditLog);
   const services = {
     config,
     durable: stores.durable,
@@ -282,6 +291,22 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   });
 
   await registerApiDocs(app, { version: options.version, baseUrl: config.server.baseUrl });
+  // The browser pages sign in through the same Entra client as the authorization server's sign-in.
+  const entra = options.authServer ? gatehouseEntraClient(config, options.authServer.fetch) : undefined;
+  const pages = webPages({
+    config,
+    durable: stores.durable,
+    ephemeral: stores.ephemeral,
+    audit: options.audit,
+    version: options.version,
+    startedAt,
+    secret: options.webSecret ?? randomBytes(32).toString('base64url'),
+    entra,
+    servers: () => serverRegistry.views().map((view) => serverSummary(gateway, view)),
+    ...(options.authServer?.onGrantRevoked ? { onGrantRevoked: options.authServer.onGrantRevoked } : {}),
+    searchAudit,
+    ...(options.checkBreakGlassLogin ? { checkBreakGlassLogin: options.checkBreakGlassLogin } : {}),
+  });
   // Browser-facing routes get helmet's full set of headers. The MCP endpoint answers JSON-RPC to
   // programs, sets the two headers that matter there itself, and skips ~1 KB of headers per call.
   await app.register(async (web) => {
@@ -298,12 +323,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     });
     await web.register(gatewayRoutes, { gateway, access, resolveCaller: options.resolveCaller });
     await web.register(auditRoutes, { search: searchAudit, access, resolveCaller: options.resolveCaller });
-    web.get('/', { schema: { hide: true } }, async () => ({
-      name: 'Gatehouse',
-      version: options.version,
-      mcp: `${config.server.baseUrl}${MCP_PATHS[0]}`,
-      authentication: config.auth.enabled ? 'entra' : 'development (off)',
-    }));
+    await web.register(pages.routes);
   });
   const jwks = options.jwks;
   if (options.authServer === undefined && jwks !== undefined) {
@@ -320,6 +340,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       ...options.authServer,
       audit: options.audit,
       ...(options.delegated ? { delegated: options.delegated } : {}),
+      ...(entra ? { entra } : {}),
+      browserCallback: pages.browserCallback,
       acceptsResource: (resource) => {
         const prefix = `${config.server.baseUrl}/mcp/`;
         if (resource === `${config.server.baseUrl}/sse`) return true;

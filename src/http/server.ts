@@ -17,8 +17,8 @@ import { Authenticator } from '../resource-server/authenticator.js';
 import { openKeyring } from '../tokens/key-store.js';
 import type { Keyring } from '../tokens/keyring.js';
 import { resolveMasterSecret } from '../tokens/master-secret.js';
-import { createSecretBox } from '../tokens/secret-box.js';
-import { buildApp } from './app.js';
+import { createSecretBox, deriveKey } from '../tokens/secret-box.js';
+import { type AppOptions, buildApp } from './app.js';
 import { createLogger } from './logger.js';
 import { openStores, type Stores } from './storage-selection.js';
 
@@ -47,6 +47,10 @@ export interface StartOptions {
   onProgress?: (line: string) => void;
   /** Told of every request a rate limit refused (by its scope). */
   onRateLimited?: (scope: RateLimitScope) => void;
+  /** The durable audit log's search, for the admin console. */
+  searchAudit?: AppOptions['searchAudit'];
+  /** Enables the admin console's break-glass login. */
+  checkBreakGlassLogin?: AppOptions['checkBreakGlassLogin'];
 }
 
 /** Opens storage, migrates it, builds the app and listens. */
@@ -126,6 +130,9 @@ export async function startGatehouse(
       upstreamSecrets: createSecretBox(master, 'gatehouse/upstream-secrets'),
       identityFor: withDelegatedAuth(identityAssertions(keyring, config.server.baseUrl), delegated),
       jwks: () => keyring.jwks(),
+      webSecret: deriveKey(master.value, 'gatehouse/web pages').toString('base64url'),
+      ...(options.searchAudit ? { searchAudit: options.searchAudit } : {}),
+      ...(options.checkBreakGlassLogin ? { checkBreakGlassLogin: options.checkBreakGlassLogin } : {}),
       ...(authServer ? { authServer } : {}),
       ...(delegated ? { delegated } : {}),
       toolPolicies: { ...config.toolPolicies, ...options.toolPolicies },

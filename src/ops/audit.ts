@@ -137,6 +137,19 @@ export type AuditEvent =
       outcome: 'success' | 'wrong-credentials' | 'too-early' | 'locked';
       /** For refusals by the throttle: seconds until an attempt is considered again. */
       retryAfterSeconds: number | null;
+    }
+  | {
+      /** Something done in the admin console (or its break-glass login). */
+      type: 'admin.action';
+      at: string;
+      requestId: string;
+      /** Who did it: a user id, or `break-glass:<username>` for the local admin. */
+      userId: string;
+      /** 'add-membership', 'remove-membership', 'revoke-grant', 'sign-in', … */
+      action: string;
+      /** What it was done to (a user id and membership, a grant id, …). */
+      target: string;
+      outcome: 'ok' | 'error' | 'denied';
     };
 
 export interface AuditSink {

@@ -4,8 +4,8 @@ import type { DelegatedAccess } from '../entra/delegated-access.js';
 import { GatehouseError, isGatehouseError } from '../errors/index.js';
 import type { Caller } from '../identity/caller.js';
 import { callerFromUser, SERVICE_TOKEN_USER } from '../identity/caller.js';
+import { resolveUserAccess } from '../identity/user-access.js';
 import type { AuditSink } from '../ops/audit.js';
-import { effectiveRoles, isAdmitted } from '../policy/roles.js';
 import type { DurableStore } from '../storage/contract.js';
 import { JwksCache } from '../tokens/jwks-cache.js';
 import { readUnverified } from '../tokens/jwt-parts.js';
@@ -191,24 +191,17 @@ export class Authenticator {
       displayName: identity.name ?? undefined,
       preferredUsername: identity.preferredUsername ?? undefined,
     });
-    const isPerson = identity.kind !== 'entra-app';
-    if (isPerson && config.auth.ssoAutoAssign) {
-      const { org, team, role } = config.auth.defaultMembership;
-      await durable.memberships.addIfNone({ userId: user.id, org, team, role });
-    }
-    const memberships = await durable.memberships.listForUser(user.id);
     // One identity whatever the client: an Entra token's groups (read from Graph when they overflowed)
     // and a Gatehouse token's (resolved the same way at sign-in) map to roles alike.
     let groups = identity.groups;
     if (identity.kind === 'entra-user' && identity.groupsOverage)
       groups = await this.#overageGroups(identity, user.id, token);
-    const sources = {
+    const access = await resolveUserAccess(durable, config, user, {
       appRoles: identity.roles,
-      groups: groups.map((group) => group.toLowerCase()),
-      groupRoles: config.auth.groupRoles,
-      memberships,
-    };
-    if (!isAdmitted(sources)) {
+      groups,
+      isPerson: identity.kind !== 'entra-app',
+    });
+    if (!access.admitted) {
       const who = identity.preferredUsername ?? identity.name ?? identity.objectId;
       throw new GatehouseError(
         'GH_POLICY_NO_MEMBERSHIP',
@@ -220,7 +213,7 @@ export class Authenticator {
       kind: identity.kind,
       scopes: identity.scopes,
       scopesApply: identity.kind !== 'entra-app',
-      roles: [...effectiveRoles(sources)].sort(),
+      roles: access.roles,
       clientAppId: identity.clientAppId ?? null,
       expiresAt: identity.expiresAt,
       ...(identity.kind === 'entra-user' ? { entraToken: token } : {}),

@@ -45,6 +45,8 @@ export interface UserRepository {
   upsert(input: UpsertUserInput): Promise<UserRecord>;
   findById(id: string): Promise<UserRecord | undefined>;
   findByIdentity(tenantId: string, objectId: string): Promise<UserRecord | undefined>;
+  /** Up to `limit` users, most recently seen first (the admin console's list). */
+  list(limit: number): Promise<UserRecord[]>;
 }
 
 export interface NoteRepository {
@@ -178,6 +180,11 @@ export interface OAuthModelRepository {
   destroy(model: string, id: string): Promise<boolean>;
   /** Deletes every row, of any model, whose payload named this grantId; the number of live rows deleted. */
   revokeByGrantId(grantId: string): Promise<number>;
+  /**
+   * Up to `limit` live rows of one model, latest expiry first, then by id (the admin console lists grants and
+   * registered clients). Credential models are refused: their ids are stored only as hashes.
+   */
+  list(model: string, limit: number): Promise<OAuthModelRecord[]>;
 }
 
 /**

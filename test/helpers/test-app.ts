@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { type GatehouseConfig, loadConfig } from '../../src/config/index.js';
-import { buildApp } from '../../src/http/app.js';
+import { type AppOptions, buildApp } from '../../src/http/app.js';
 import { createLogger } from '../../src/http/logger.js';
 import { openStores, type Stores } from '../../src/http/storage-selection.js';
 import type { Caller } from '../../src/identity/caller.js';
@@ -18,6 +18,7 @@ export interface TestApp {
   stores: Stores;
   config: GatehouseConfig;
   dataDir: string;
+  audit: MemoryAuditSink;
   close(): Promise<void>;
 }
 
@@ -28,7 +29,12 @@ export interface TestApp {
  */
 export async function createTestApp(
   env: Record<string, string> = {},
-  options: { multiUser?: boolean; extraTools?: ToolDefinition[] } = {},
+  options: {
+    multiUser?: boolean;
+    extraTools?: ToolDefinition[];
+    /** More of buildApp's options (the admin console's searchAudit, checkBreakGlassLogin, …). */
+    appOptions?: Partial<Pick<AppOptions, 'searchAudit' | 'checkBreakGlassLogin' | 'webSecret'>>;
+  } = {},
 ): Promise<TestApp> {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'gatehouse-test-'));
   const config = loadConfig({ env: { GATEHOUSE_DATA_DIR: dataDir, LOG_LEVEL: 'silent', ...env } });
@@ -46,11 +52,13 @@ export async function createTestApp(
         return { ...devCaller, userId: user.id, objectId: user.objectId, displayName: name };
       }
     : () => devCaller;
+  const audit = new MemoryAuditSink();
   const app = await buildApp({
+    ...options.appOptions,
     config,
     logger: createLogger(config),
     stores,
-    audit: new MemoryAuditSink(),
+    audit,
     version: 'test',
     resolveCaller,
     upstreamSecrets: createSecretBox(
@@ -65,6 +73,7 @@ export async function createTestApp(
     stores,
     config,
     dataDir,
+    audit,
     async close() {
       await app.close();
       await stores.close();

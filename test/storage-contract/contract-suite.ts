@@ -666,6 +666,35 @@ export function describeDurableContract(name: string, target: DurableTarget): vo
           expect(await store.oauthModels.destroy('Grant', grantId)).toBe(false);
         });
 
+        it('lists the live rows of one model, latest expiry first, up to the limit; never credentials', async () => {
+          const model = `Listed-${id()}`;
+          const [soon, later, latest, gone] = [id(), id(), id(), id()];
+          await store.oauthModels.upsert(model, soon, { accountId: 'a', n: 1 }, 60);
+          await store.oauthModels.upsert(model, latest, { accountId: 'a', n: 3 }, 3600);
+          await store.oauthModels.upsert(model, later, { accountId: 'b', n: 2 }, 600);
+          await store.oauthModels.upsert(model, gone, { accountId: 'b', n: 4 }, 60);
+          await store.oauthModels.destroy(model, gone);
+          await store.oauthModels.upsert(`Other-${id()}`, id(), { accountId: 'a' }, 60);
+          const all = await store.oauthModels.list(model, 10);
+          expect(all.map((row) => row.id)).toEqual([latest, later, soon]);
+          expect(all[0]?.payload).toEqual({ accountId: 'a', n: 3 });
+          expect((await store.oauthModels.list(model, 2)).map((row) => row.id)).toEqual([latest, later]);
+          await expect(store.oauthModels.list('AccessToken', 10)).rejects.toMatchObject({
+            code: 'GH_STORAGE_INVALID_ARGUMENT',
+          });
+        });
+
+        it('lists users, most recently seen first, up to the limit', async () => {
+          const first = await newUser();
+          await sleep(5);
+          const second = await newUser();
+          const listed = await store.users.list(1000);
+          const ids = listed.map((user) => user.id);
+          expect(ids.indexOf(second.id)).toBeGreaterThanOrEqual(0);
+          expect(ids.indexOf(second.id)).toBeLessThan(ids.indexOf(first.id));
+          expect(await store.users.list(1)).toHaveLength(1);
+        });
+
         it('revokeByGrantId deletes every row of the grant, of any model, and nothing else', async () => {
           const [grantId, otherGrant] = [id(), id()];
           const rows = [

@@ -38,6 +38,8 @@ export interface InteractionOptions {
   delegated?: DelegatedAccess;
   /** MCP_AZURE_VALIDATE_WITH_GRAPH: refuse accounts Graph reports disabled. */
   validateWithGraph?: boolean;
+  /** Offered each callback first (Gatehouse's own browser sign-in); true when it answered. */
+  browserCallback?: (request: FastifyRequest, reply: FastifyReply) => Promise<boolean>;
 }
 
 const LOGIN_STATE_TTL_MS = 10 * 60 * 1000;
@@ -200,6 +202,8 @@ export async function interactionRoutes(app: FastifyInstance, options: Interacti
   }
 
   app.get('/auth/callback', async (request, reply) => {
+    if (options.browserCallback !== undefined && (await options.browserCallback(request, reply)))
+      return reply;
     const query = request.query as Record<string, string | undefined>;
     const stored = query.state ? await ephemeral.take(`entra-login:${query.state}`) : undefined;
     if (stored === undefined) {

@@ -179,6 +179,24 @@ export function createOAuthModelRepository(
       });
     },
 
+    list: async (model, limit) => {
+      assertString('model', model);
+      if (CREDENTIAL_MODELS.has(model))
+        invalid(`${model} rows cannot be listed: their ids are stored as hashes.`);
+      return run(async (now) => {
+        const rows = await db
+          .selectFrom('oauth_models')
+          .selectAll()
+          .where('model', '=', model)
+          .where(live(now))
+          .orderBy('expires_at', 'desc')
+          .orderBy('id')
+          .limit(Math.max(0, Math.floor(limit)))
+          .execute();
+        return rows.map((row) => toRecord(row, row.id));
+      });
+    },
+
     close: async () => {
       closed = true;
       clearInterval(sweep);

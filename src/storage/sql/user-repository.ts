@@ -52,6 +52,18 @@ export function createUserRepository(backend: SqlBackend): UserRepository {
           .executeTakeFirst();
         return row === undefined ? undefined : toUserRecord(row);
       }),
+
+    list: (limit) =>
+      attempt(backend, async () => {
+        const rows = await db
+          .selectFrom('users')
+          .selectAll()
+          .orderBy('last_seen_at', 'desc')
+          .orderBy('id')
+          .limit(Math.max(0, Math.floor(limit)))
+          .execute();
+        return rows.map(toUserRecord);
+      }),
   };
 }
 
