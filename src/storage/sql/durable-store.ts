@@ -1,6 +1,7 @@
 import { type Migration, sql } from 'kysely';
 import type { DurableStore } from '../contract.js';
 import { attempt, type SqlBackend } from './backend.js';
+import { createChatRepository } from './chat-repository.js';
 import { createEntraSessionRepository } from './entra-session-repository.js';
 import { createKvEphemeralStore } from './kv-ephemeral-store.js';
 import { createMembershipRepository } from './membership-repository.js';
@@ -31,6 +32,7 @@ export function createSqlDurableStore(
     entraSessions: createEntraSessionRepository(backend),
     oauthModels,
     upstreamServers: createUpstreamServerRepository(backend),
+    chats: createChatRepository(backend),
     ephemeral,
     close: () => {
       closing ??= Promise.all([ephemeral.close(), oauthModels.close()]).then(() => backend.db.destroy());

@@ -90,6 +90,17 @@ export interface UpstreamServersTable {
   revision: ColumnType<number | string, number, number>;
 }
 
+export interface ChatsTable {
+  id: string;
+  user_id: string;
+  /** JSON array of { role, content }. */
+  messages: string;
+  created_at: EpochMsColumn;
+  updated_at: EpochMsColumn;
+  finished_at: NullableEpochMsColumn;
+  revision: ColumnType<number | string, number, number>;
+}
+
 export interface KvTable {
   key: string;
   value: string;
@@ -104,6 +115,7 @@ export interface Tables {
   oauth_models: OAuthModelsTable;
   entra_sessions: EntraSessionsTable;
   upstream_servers: UpstreamServersTable;
+  chats: ChatsTable;
   kv: KvTable;
 }
 
