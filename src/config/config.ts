@@ -80,6 +80,8 @@ export interface GatehouseConfig {
     readonly listTtlMs: number;
     readonly listWaitMs: number;
   };
+  /** The chat tools' backend; undefined when CHAT_COMPLETIONS_URL is not set (the tools are not served). */
+  readonly chat: ChatSettings | undefined;
   /** Per-tool requirements from the config file's "tools" section (built-in defaults apply otherwise). */
   readonly toolPolicies: Readonly<Record<string, ToolPolicySetting>>;
   /** Per-prompt requirements from the config file's "prompts" section (same shape as a tool's). */
@@ -89,6 +91,18 @@ export interface GatehouseConfig {
   /** Where each setting came from, for the start-up summary: variable name → 'env' | 'file' | 'default'. */
   readonly sources: Readonly<Record<string, 'env' | 'file' | 'default'>>;
   readonly configFile: string | undefined;
+}
+
+export interface ChatSettings {
+  readonly url: string;
+  readonly auth: 'key' | 'entra' | 'none';
+  readonly apiKey: string | undefined;
+  /** How the key is sent: Azure OpenAI's `api-key` header, or `Authorization: Bearer`. */
+  readonly apiKeyHeader: 'api-key' | 'authorization';
+  readonly model: string | undefined;
+  readonly entraScope: string;
+  readonly systemPrompt: string | undefined;
+  readonly timeoutMs: number;
 }
 
 export interface EntraSettings {

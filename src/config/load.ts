@@ -3,6 +3,7 @@ import { isIP } from 'node:net';
 import path from 'node:path';
 import { GatehouseError } from '../errors/index.js';
 import { expandVariables, parseServerDefinition, type UpstreamServer } from '../gateway/server-config.js';
+import { readChatSettings } from './chat-settings.js';
 import type { EntraCredentialConfig, GatehouseConfig, ToolPolicySetting } from './config.js';
 import { VARIABLES, type VariableName, type VariableValue } from './variables.js';
 
@@ -128,6 +129,9 @@ export function loadConfig(options: LoadOptions = {}): GatehouseConfig {
   const syncInterval = read('GATEHOUSE_GATEWAY_SYNC_INTERVAL') ?? 2000;
   const listTtl = read('GATEHOUSE_GATEWAY_LIST_TTL') ?? 300;
   const listWait = read('GATEHOUSE_GATEWAY_LIST_WAIT') ?? 1500;
+  const chat = readChatSettings(read, problems, {
+    hasEntraCredential: authEnabled && entraCredential !== undefined,
+  });
 
   if (authEnabled) {
     if (clientId === undefined && sources.MCP_AZURE_CLIENT_ID === 'default') {
@@ -260,6 +264,7 @@ export function loadConfig(options: LoadOptions = {}): GatehouseConfig {
       listTtlMs: listTtl * 1000,
       listWaitMs: listWait,
     },
+    chat,
     toolPolicies: file.tools,
     promptPolicies: file.prompts,
     resourcePolicies: file.resources,

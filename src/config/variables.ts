@@ -544,6 +544,49 @@ export const VARIABLES = {
     defaultText: '1500',
     parse: integerValue(10, 60_000, ' milliseconds'),
   },
+  CHAT_COMPLETIONS_URL: {
+    name: 'CHAT_COMPLETIONS_URL',
+    description:
+      'The OpenAI-compatible chat completions endpoint the chat tools (send_message, finish_chat) forward messages to, e.g. https://api.openai.com/v1/chat/completions or https://{resource}.openai.azure.com/openai/deployments/{deployment}/chat/completions?api-version=2024-10-21. When unset the chat tools are not served.',
+    parse: urlValue(['https:', 'http:']),
+  },
+  CHAT_API_KEY: {
+    name: 'CHAT_API_KEY',
+    description:
+      'Key for CHAT_COMPLETIONS_URL: sent as `api-key` to Azure OpenAI hosts (*.openai.azure.com, *.cognitiveservices.azure.com) and as `Authorization: Bearer` to any other. Not with CHAT_AUTH=entra.',
+    parse: stringValue,
+  },
+  CHAT_MODEL: {
+    name: 'CHAT_MODEL',
+    description:
+      'The `model` sent with every chat completion request (e.g. gpt-4o-mini). Azure OpenAI names the deployment in the URL instead, so it may stay unset there.',
+    parse: stringValue,
+  },
+  CHAT_AUTH: {
+    name: 'CHAT_AUTH',
+    description:
+      "How Gatehouse authenticates to CHAT_COMPLETIONS_URL: key (CHAT_API_KEY), entra (a token for CHAT_ENTRA_SCOPE obtained with Gatehouse's own Entra credential, MCP_AZURE_CLIENT_SECRET or its alternatives: Azure OpenAI with Entra ID) or none.",
+    defaultText: 'key when CHAT_API_KEY is set, otherwise none',
+    parse: oneOf('key', 'entra', 'none'),
+  },
+  CHAT_ENTRA_SCOPE: {
+    name: 'CHAT_ENTRA_SCOPE',
+    description: 'With CHAT_AUTH=entra: the scope of the app token Gatehouse asks Entra ID for.',
+    defaultText: 'https://cognitiveservices.azure.com/.default',
+    parse: stringValue,
+  },
+  CHAT_SYSTEM_PROMPT: {
+    name: 'CHAT_SYSTEM_PROMPT',
+    description: 'A system message put before every conversation sent to the chat backend (never stored).',
+    parse: stringValue,
+  },
+  CHAT_TIMEOUT: {
+    name: 'CHAT_TIMEOUT',
+    description:
+      'Seconds the chat backend may take for a whole answer; past it send_message fails and stores nothing.',
+    defaultText: '120',
+    parse: integerValue(1, 3600, ' seconds'),
+  },
 } as const satisfies Record<string, VariableSpec>;
 
 export type VariableName = keyof typeof VARIABLES;

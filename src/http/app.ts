@@ -9,6 +9,7 @@ import Fastify, {
 } from 'fastify';
 import type { Logger } from 'pino';
 import { type AuthServerOptions, registerAuthServer } from '../auth-server/index.js';
+import { createChatBackend } from '../chat/backend.js';
 import type { GatehouseConfig } from '../config/index.js';
 import { GatehouseError, isGatehouseError } from '../errors/index.js';
 import { Gateway } from '../gateway/gateway.js';
@@ -27,7 +28,7 @@ import { SessionManager } from '../mcp/sessions.js';
 import type { ToolDefinition } from '../mcp/tool.js';
 import { ToolAccess } from '../mcp/tool-access.js';
 import { ToolRegistry } from '../mcp/tool-registry.js';
-import { BUILT_IN_TOOLS } from '../mcp/tools/index.js';
+import { BUILT_IN_TOOLS, CHAT_TOOLS } from '../mcp/tools/index.js';
 import { createTransportPolicy } from '../mcp/transport-checks.js';
 import type { AuditSink } from '../ops/audit.js';
 import { healthRoutes } from '../ops/health.js';
@@ -135,7 +136,14 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   });
 
   const startedAt = options.startedAt ?? Date.now();
-  const tools = [...BUILT_IN_TOOLS, ...REGISTRY_TOOLS, ...(options.extraTools ?? [])];
+  // Without a chat backend the chat tools are not served at all (the start output says how to enable them).
+  const chat = createChatBackend(config);
+  const tools = [
+    ...BUILT_IN_TOOLS,
+    ...(chat === undefined ? [] : CHAT_TOOLS),
+    ...REGISTRY_TOOLS,
+    ...(options.extraTools ?? []),
+  ];
   const serverRegistry = new ServerRegistry(
     config.gateway.servers,
     config.gateway.definitions,
@@ -180,6 +188,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     startedAt,
     gateway,
     gatewaySurface: surface,
+    chat,
     notesChanged: (userId: string, noteId: string, change: 'created' | 'deleted') =>
       noteEvents.changed(userId, noteId, change),
   };

@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
+import { chatStatusLine } from '../chat/backend.js';
 import { type GatehouseConfig, isAuthorizationServer } from '../config/index.js';
 import { identityAssertions } from '../gateway/identity-assertion.js';
 import type { Caller } from '../identity/caller.js';
@@ -103,6 +104,7 @@ export async function startGatehouse(
         ? `Authentication: Entra ID tenant ${config.auth.entra?.tenant}`
         : 'Authentication: OFF (development mode)',
     );
+    progress(chatStatusLine(config));
     const app = await buildApp({
       config,
       logger,
