@@ -61,6 +61,7 @@ export async function registerAuthServer(app: FastifyInstance, options: AuthServ
       credential,
       redirectUri: `${issuer}/auth/callback`,
       scopes: resourceScopes,
+      additionalScopes: config.auth.signInScopes,
     },
     options.fetch,
   );

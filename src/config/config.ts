@@ -22,6 +22,8 @@ export interface GatehouseConfig {
       toolsExecute: string;
       chat: string;
     }>;
+    /** OAUTH_SCOPES: extra delegated scopes asked for on the authorization request to Entra (none by default). */
+    readonly signInScopes: readonly string[];
     readonly serverToken: string | undefined;
     readonly serverTokenRoles: readonly string[];
     /** The logical scopes the path-token identity holds; the tool policy decides for it with them. */

@@ -1,4 +1,5 @@
 import { compileRedirectPattern } from '../auth-server/redirect-policy.js';
+import { apiScopesValue, authorityValue, signInScopesValue } from './source-settings.js';
 
 /**
  * Every configuration variable Gatehouse reads, in one table. docs/configuration.md documents each
@@ -270,6 +271,7 @@ export const VARIABLES = {
   },
   GATEHOUSE_ACCESS_TOKEN_TTL: {
     name: 'GATEHOUSE_ACCESS_TOKEN_TTL',
+    aliases: ['TOKEN_EXPIRY_SECONDS'],
     description:
       'Lifetime in seconds of the access tokens Gatehouse issues to MCP clients (they refresh silently).',
     defaultText: '900',
@@ -350,11 +352,31 @@ export const VARIABLES = {
   },
   MCP_AZURE_SCOPES: {
     name: 'MCP_AZURE_SCOPES',
-    aliases: ['OAUTH_SCOPES'],
     description:
       'Renames of the scopes Gatehouse checks, as logical=name pairs (logical: discover, tools.read, tools.execute, chat), e.g. tools.execute=mcp.call.',
     defaultText: 'discover, tools.read, tools.execute, chat',
     parse: scopeRenamesValue,
+  },
+  MCP_AZURE_SIGN_IN_SCOPES: {
+    name: 'MCP_AZURE_SIGN_IN_SCOPES',
+    aliases: ['OAUTH_SCOPES'],
+    description:
+      'Extra delegated scopes Gatehouse asks Entra ID for when a user signs in through it (the consent screen lists them), e.g. `User.Read profile openid email`; Graph scopes may be written bare. They are asked for on the authorization request only: the tokens Gatehouse gets stay for its own API, whose scopes are configured as before (MCP_AZURE_SCOPES). Needs an Entra credential (MCP_AZURE_CLIENT_SECRET or its alternatives).',
+    parse: signInScopesValue,
+  },
+  MCP_AZURE_AUTHORITY: {
+    name: 'MCP_AZURE_AUTHORITY',
+    aliases: ['AZURE_AUTHORITY'],
+    description:
+      'The Entra authority as one URL, host and tenant: https://login.microsoftonline.com/{tenant-id} (a trailing /v2.0 is allowed), a sovereign cloud, or the emulator (http://127.0.0.1:8001/{tenant-id}). Sets MCP_AZURE_AUTHORITY_HOST and MCP_AZURE_TENANT_ID; setting either of those to something else is refused.',
+    parse: authorityValue,
+  },
+  MCP_AZURE_API_SCOPE: {
+    name: 'MCP_AZURE_API_SCOPE',
+    aliases: ['AZURE_SCOPE'],
+    description:
+      "The API's scope as clients request it, one or more full scope strings: api://{client-id}/tools.execute, or {client-id}/.default. The part before the scope name gives MCP_AZURE_IDENTIFIER_URI (or must be MCP_AZURE_CLIENT_ID); each scope name must be one Gatehouse checks (see MCP_AZURE_SCOPES) or .default. Anything else is refused rather than ignored.",
+    parse: apiScopesValue,
   },
   MCP_SERVER_TOKEN: {
     name: 'MCP_SERVER_TOKEN',
