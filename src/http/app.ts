@@ -20,7 +20,7 @@ import { REGISTRY_TOOLS } from '../gateway/tools/index.js';
 import type { Caller } from '../identity/caller.js';
 import { BuiltInSurface } from '../mcp/built-in-surface.js';
 import { McpDispatcher } from '../mcp/dispatcher.js';
-import { MCP_PATHS, MCP_SERVER_PATH, mcpEndpoint } from '../mcp/endpoint.js';
+import { ECHO_PATH, MCP_PATHS, MCP_SERVER_PATH, mcpEndpoint } from '../mcp/endpoint.js';
 import { legacySseTransport } from '../mcp/legacy-sse.js';
 import { BUILT_IN_PROMPTS } from '../mcp/prompts/index.js';
 import { NoteEvents } from '../mcp/resources/note-events.js';
@@ -302,7 +302,11 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       ...options.authServer,
       acceptsResource: (resource) => {
         const prefix = `${config.server.baseUrl}/mcp/`;
-        if (resource === `${config.server.baseUrl}/sse`) return true;
+        if (
+          resource === `${config.server.baseUrl}/sse` ||
+          resource === `${config.server.baseUrl}${ECHO_PATH}`
+        )
+          return true;
         return resource.startsWith(prefix) && gateway.runtime(resource.slice(prefix.length)) !== undefined;
       },
     });
@@ -341,6 +345,16 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     },
     subscribeListChanged: (notify) =>
       gateway.onListChanged((kind) => notify(kind === 'resourceTemplates' ? 'resources' : kind)),
+  });
+  // /echo: the MCP endpoint under the name some clients were configured with; its own protected
+  // resource (RFC 9728), so its challenge and metadata name /echo and tokens bound to it are accepted.
+  const echoChallenge = authErrorDecorator(challengeContext(config, ECHO_PATH));
+  await app.register(mcpEndpoint, {
+    ...endpoint,
+    ...sessionHooks,
+    paths: [ECHO_PATH],
+    resolveCaller: (request) => options.resolveCaller(request, ECHO_PATH),
+    decorateAuthError: echoChallenge,
   });
   // The 2024-11-05 HTTP+SSE transport for old clients: the same dispatcher, policy and sign-in.
   const sseChallenge = authErrorDecorator(challengeContext(config, '/sse'));
