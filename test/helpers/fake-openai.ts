@@ -31,6 +31,8 @@ export class FakeOpenAI {
   constructor(
     private readonly options: {
       key?: string;
+      /** Instead of a fixed key: whether the credential presented is accepted (e.g. an Entra token's claims). */
+      accepts?: (credential: string | undefined) => boolean;
       header?: 'authorization' | 'api-key';
       /** The answer to a conversation; by default it names the last message and how many it saw. */
       answer?: (messages: { role: string; content: string }[]) => string;
@@ -56,7 +58,11 @@ export class FakeOpenAI {
           this.options.header === 'api-key'
             ? request.headers['api-key']
             : request.headers.authorization?.replace(/^Bearer /, '');
-        if (this.options.key !== undefined && presented !== this.options.key) {
+        const accepted =
+          this.options.accepts !== undefined
+            ? this.options.accepts(typeof presented === 'string' ? presented : undefined)
+            : this.options.key === undefined || presented === this.options.key;
+        if (!accepted) {
           return send(401, {
             error: {
               message: 'Incorrect API key provided.',
