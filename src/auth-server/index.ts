@@ -70,6 +70,7 @@ export function gatehouseEntraClient(config: GatehouseConfig, fetchImpl?: typeof
       credential,
       redirectUri: `${config.server.baseUrl}/auth/callback`,
       scopes: resourceScopesOf(config),
+      additionalScopes: config.auth.signInScopes,
     },
     fetchImpl,
   );

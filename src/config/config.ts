@@ -22,6 +22,8 @@ export interface GatehouseConfig {
       toolsExecute: string;
       chat: string;
     }>;
+    /** OAUTH_SCOPES: extra delegated scopes asked for on the authorization request to Entra (none by default). */
+    readonly signInScopes: readonly string[];
     readonly serverToken: string | undefined;
     readonly serverTokenRoles: readonly string[];
     /** The logical scopes the path-token identity holds; the tool policy decides for it with them. */
@@ -111,6 +113,8 @@ export interface GatehouseConfig {
     readonly whenFull: 'drop-newest' | 'drop-oldest';
     readonly flushIntervalMs: number;
   };
+  /** The chat tools' backend; undefined when CHAT_COMPLETIONS_URL is not set (the tools are not served). */
+  readonly chat: ChatSettings | undefined;
   /** Per-tool requirements from the config file's "tools" section (built-in defaults apply otherwise). */
   readonly toolPolicies: Readonly<Record<string, ToolPolicySetting>>;
   /** Per-prompt requirements from the config file's "prompts" section (same shape as a tool's). */
@@ -120,6 +124,18 @@ export interface GatehouseConfig {
   /** Where each setting came from, for the start-up summary: variable name → 'env' | 'file' | 'default'. */
   readonly sources: Readonly<Record<string, 'env' | 'file' | 'default'>>;
   readonly configFile: string | undefined;
+}
+
+export interface ChatSettings {
+  readonly url: string;
+  readonly auth: 'key' | 'entra' | 'none';
+  readonly apiKey: string | undefined;
+  /** How the key is sent: Azure OpenAI's `api-key` header, or `Authorization: Bearer`. */
+  readonly apiKeyHeader: 'api-key' | 'authorization';
+  readonly model: string | undefined;
+  readonly entraScope: string;
+  readonly systemPrompt: string | undefined;
+  readonly timeoutMs: number;
 }
 
 export interface EntraSettings {

@@ -3,8 +3,10 @@ import { isIP } from 'node:net';
 import path from 'node:path';
 import { GatehouseError } from '../errors/index.js';
 import { expandVariables, parseServerDefinition, type UpstreamServer } from '../gateway/server-config.js';
+import { readChatSettings } from './chat-settings.js';
 import type { EntraCredentialConfig, GatehouseConfig, ToolPolicySetting, ToolRateLimit } from './config.js';
-import { VARIABLES, type VariableName, type VariableValue } from './variables.js';
+import { reconcileSourceSettings } from './reconcile.js';
+import { redactUrl, VARIABLES, type VariableName, type VariableValue } from './variables.js';
 
 export type Environment = Readonly<Record<string, string | undefined>>;
 
@@ -38,18 +40,27 @@ export function loadConfig(options: LoadOptions = {}): GatehouseConfig {
       ['env', env],
       ['file', fileEnv],
     ] as const) {
-      for (const candidate of names) {
-        const raw = source[candidate];
-        if (raw === undefined || raw === '') continue;
-        const parsed = spec.parse(raw);
-        sources[spec.name] = origin;
-        if (!parsed.ok) {
-          const via = candidate === spec.name ? spec.name : `${candidate} (alias of ${spec.name})`;
-          problems.push(`${via}: ${parsed.problem}.`);
+      const given = names.filter((candidate) => source[candidate] !== undefined && source[candidate] !== '');
+      const candidate = given[0];
+      if (candidate === undefined) continue;
+      const parsed = spec.parse(source[candidate] as string);
+      sources[spec.name] = origin;
+      if (!parsed.ok) {
+        const via = candidate === spec.name ? spec.name : `${candidate} (alias of ${spec.name})`;
+        problems.push(`${via}: ${parsed.problem}.`);
+        return undefined;
+      }
+      // Two names of one setting with different values: which one was meant is not a guess to make.
+      for (const other of given.slice(1)) {
+        const otherParsed = spec.parse(source[other] as string);
+        if (!otherParsed.ok || JSON.stringify(otherParsed.value) !== JSON.stringify(parsed.value)) {
+          problems.push(
+            `${candidate} and ${other} are both set${origin === 'file' ? ' in the config file' : ''}, to different values ('${redactUrl(String(source[candidate]))}' and '${redactUrl(String(source[other]))}'): they name the same setting (${spec.name}); keep one.`,
+          );
           return undefined;
         }
-        return parsed.value as VariableValue<N>;
       }
+      return parsed.value as VariableValue<N>;
     }
     sources[spec.name] = 'default';
     return undefined;
@@ -58,12 +69,20 @@ export function loadConfig(options: LoadOptions = {}): GatehouseConfig {
   const host = read('HOST') ?? '127.0.0.1';
   const port = read('PORT') ?? 8000;
   const nodeEnv = read('NODE_ENV') ?? 'development';
-  const tenant = read('MCP_AZURE_TENANT_ID');
   const clientId = read('MCP_AZURE_CLIENT_ID');
-  const identifierUri = read('MCP_AZURE_IDENTIFIER_URI');
-  const authorityHost = (read('MCP_AZURE_AUTHORITY_HOST') ?? 'https://login.microsoftonline.com').replace(
-    /\/+$/,
-    '',
+  const scopeRenames = read('MCP_AZURE_SCOPES') ?? {};
+  // AZURE_AUTHORITY and AZURE_SCOPE (as other servers write them) set or confirm these three.
+  const { tenant, identifierUri, authorityHost } = reconcileSourceSettings(
+    {
+      tenant: read('MCP_AZURE_TENANT_ID'),
+      clientId,
+      identifierUri: read('MCP_AZURE_IDENTIFIER_URI'),
+      authorityHost: read('MCP_AZURE_AUTHORITY_HOST')?.replace(/\/+$/, ''),
+      authority: read('MCP_AZURE_AUTHORITY'),
+      apiScopes: read('MCP_AZURE_API_SCOPE'),
+      scopeNames: { ...DEFAULT_SCOPE_NAMES, ...scopeRenames },
+    },
+    problems,
   );
   const extraAudiences = read('MCP_AZURE_TOKEN_AUDIENCE') ?? [];
   const issuerTemplate = read('MCP_AZURE_TOKEN_ISSUER');
@@ -104,7 +123,6 @@ export function loadConfig(options: LoadOptions = {}): GatehouseConfig {
   const clockSkew = read('MCP_AZURE_CLOCK_SKEW') ?? 300;
   const tokenCacheTtl = read('MCP_AZURE_TOKEN_CACHE_TTL') ?? 300;
   const groupRoles = read('MCP_AZURE_GROUP_ROLES') ?? {};
-  const scopeRenames = read('MCP_AZURE_SCOPES') ?? {};
   const serverToken = read('MCP_SERVER_TOKEN');
   const serverTokenRoles = read('MCP_SERVER_TOKEN_ROLES') ?? ['user'];
   const serverTokenScopes = read('MCP_SERVER_TOKEN_SCOPES') ?? ['discover', 'tools.read', 'tools.execute'];
@@ -136,6 +154,15 @@ export function loadConfig(options: LoadOptions = {}): GatehouseConfig {
   const syncInterval = read('GATEHOUSE_GATEWAY_SYNC_INTERVAL') ?? 2000;
   const listTtl = read('GATEHOUSE_GATEWAY_LIST_TTL') ?? 300;
   const listWait = read('GATEHOUSE_GATEWAY_LIST_WAIT') ?? 1500;
+  const signInScopes = read('MCP_AZURE_SIGN_IN_SCOPES');
+  if (signInScopes !== undefined && (!authEnabled || entraCredential === undefined)) {
+    problems.push(
+      `MCP_AZURE_SIGN_IN_SCOPES (OAUTH_SCOPES) is set, but users sign in through Gatehouse only when it has an Entra credential: set MCP_AZURE_CLIENT_SECRET (or MCP_AZURE_CLIENT_CERTIFICATE_PATH or MCP_AZURE_FEDERATED_TOKEN_FILE), or unset it.`,
+    );
+  }
+  const chat = readChatSettings(read, problems, {
+    hasEntraCredential: authEnabled && entraCredential !== undefined,
+  });
 
   if (authEnabled) {
     if (clientId === undefined && sources.MCP_AZURE_CLIENT_ID === 'default') {
@@ -242,13 +269,8 @@ export function loadConfig(options: LoadOptions = {}): GatehouseConfig {
               allowedClientApps,
             }
           : undefined,
-      scopeNames: {
-        discover: 'discover',
-        toolsRead: 'tools.read',
-        toolsExecute: 'tools.execute',
-        chat: 'chat',
-        ...scopeRenames,
-      },
+      scopeNames: { ...DEFAULT_SCOPE_NAMES, ...scopeRenames },
+      signInScopes: signInScopes ?? [],
       serverToken,
       serverTokenRoles,
       serverTokenScopes: serverTokenScopes.map(
@@ -287,6 +309,7 @@ export function loadConfig(options: LoadOptions = {}): GatehouseConfig {
     limits: { mcpPerMinute, tokenPerMinute, authorizePerMinute, authPerMinute, loginPerMinute },
     breakGlass: { username: adminUsername, passwordHash: adminPasswordHash },
     audit,
+    chat,
     toolPolicies: file.tools,
     promptPolicies: file.prompts,
     resourcePolicies: file.resources,
@@ -306,6 +329,13 @@ interface ConfigFile {
   servers: UpstreamServer[];
   definitions: Record<string, Record<string, unknown>>;
 }
+
+const DEFAULT_SCOPE_NAMES = {
+  discover: 'discover',
+  toolsRead: 'tools.read',
+  toolsExecute: 'tools.execute',
+  chat: 'chat',
+} as const;
 
 const LOGICAL_SCOPES = {
   discover: 'discover',

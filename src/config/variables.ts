@@ -1,5 +1,6 @@
 import { compileRedirectPattern } from '../auth-server/redirect-policy.js';
 import { parsePasswordHash } from '../ops/password-hash.js';
+import { apiScopesValue, authorityValue, signInScopesValue } from './source-settings.js';
 
 /**
  * Every configuration variable Gatehouse reads, in one table. docs/configuration.md documents each
@@ -318,6 +319,7 @@ export const VARIABLES = {
   },
   GATEHOUSE_ACCESS_TOKEN_TTL: {
     name: 'GATEHOUSE_ACCESS_TOKEN_TTL',
+    aliases: ['TOKEN_EXPIRY_SECONDS'],
     description:
       'Lifetime in seconds of the access tokens Gatehouse issues to MCP clients (they refresh silently).',
     defaultText: '900',
@@ -398,11 +400,31 @@ export const VARIABLES = {
   },
   MCP_AZURE_SCOPES: {
     name: 'MCP_AZURE_SCOPES',
-    aliases: ['OAUTH_SCOPES'],
     description:
       'Renames of the scopes Gatehouse checks, as logical=name pairs (logical: discover, tools.read, tools.execute, chat), e.g. tools.execute=mcp.call.',
     defaultText: 'discover, tools.read, tools.execute, chat',
     parse: scopeRenamesValue,
+  },
+  MCP_AZURE_SIGN_IN_SCOPES: {
+    name: 'MCP_AZURE_SIGN_IN_SCOPES',
+    aliases: ['OAUTH_SCOPES'],
+    description:
+      'Extra delegated scopes Gatehouse asks Entra ID for when a user signs in through it (the consent screen lists them), e.g. `User.Read profile openid email`; Graph scopes may be written bare. They are asked for on the authorization request only: the tokens Gatehouse gets stay for its own API, whose scopes are configured as before (MCP_AZURE_SCOPES). Needs an Entra credential (MCP_AZURE_CLIENT_SECRET or its alternatives).',
+    parse: signInScopesValue,
+  },
+  MCP_AZURE_AUTHORITY: {
+    name: 'MCP_AZURE_AUTHORITY',
+    aliases: ['AZURE_AUTHORITY'],
+    description:
+      'The Entra authority as one URL, host and tenant: https://login.microsoftonline.com/{tenant-id} (a trailing /v2.0 is allowed), a sovereign cloud, or the emulator (http://127.0.0.1:8001/{tenant-id}). Sets MCP_AZURE_AUTHORITY_HOST and MCP_AZURE_TENANT_ID; setting either of those to something else is refused.',
+    parse: authorityValue,
+  },
+  MCP_AZURE_API_SCOPE: {
+    name: 'MCP_AZURE_API_SCOPE',
+    aliases: ['AZURE_SCOPE'],
+    description:
+      "The API's scope as clients request it, one or more full scope strings: api://{client-id}/tools.execute, or {client-id}/.default. The part before the scope name gives MCP_AZURE_IDENTIFIER_URI (or must be MCP_AZURE_CLIENT_ID); each scope name must be one Gatehouse checks (see MCP_AZURE_SCOPES) or .default. Anything else is refused rather than ignored.",
+    parse: apiScopesValue,
   },
   MCP_SERVER_TOKEN: {
     name: 'MCP_SERVER_TOKEN',
@@ -641,6 +663,49 @@ export const VARIABLES = {
       'Milliseconds between writes of the audit buffer to the database; a full batch (500 events) is written at once without waiting.',
     defaultText: '1000',
     parse: integerValue(10, 60_000, ' milliseconds'),
+  },
+  CHAT_COMPLETIONS_URL: {
+    name: 'CHAT_COMPLETIONS_URL',
+    description:
+      'The OpenAI-compatible chat completions endpoint the chat tools (send_message, finish_chat) forward messages to, e.g. https://api.openai.com/v1/chat/completions or https://{resource}.openai.azure.com/openai/deployments/{deployment}/chat/completions?api-version=2024-10-21. When unset the chat tools are not served.',
+    parse: urlValue(['https:', 'http:']),
+  },
+  CHAT_API_KEY: {
+    name: 'CHAT_API_KEY',
+    description:
+      'Key for CHAT_COMPLETIONS_URL: sent as `api-key` to Azure OpenAI hosts (*.openai.azure.com, *.cognitiveservices.azure.com) and as `Authorization: Bearer` to any other. Not with CHAT_AUTH=entra.',
+    parse: stringValue,
+  },
+  CHAT_MODEL: {
+    name: 'CHAT_MODEL',
+    description:
+      'The `model` sent with every chat completion request (e.g. gpt-4o-mini). Azure OpenAI names the deployment in the URL instead, so it may stay unset there.',
+    parse: stringValue,
+  },
+  CHAT_AUTH: {
+    name: 'CHAT_AUTH',
+    description:
+      "How Gatehouse authenticates to CHAT_COMPLETIONS_URL: key (CHAT_API_KEY), entra (a token for CHAT_ENTRA_SCOPE obtained with Gatehouse's own Entra credential, MCP_AZURE_CLIENT_SECRET or its alternatives: Azure OpenAI with Entra ID) or none.",
+    defaultText: 'key when CHAT_API_KEY is set, otherwise none',
+    parse: oneOf('key', 'entra', 'none'),
+  },
+  CHAT_ENTRA_SCOPE: {
+    name: 'CHAT_ENTRA_SCOPE',
+    description: 'With CHAT_AUTH=entra: the scope of the app token Gatehouse asks Entra ID for.',
+    defaultText: 'https://cognitiveservices.azure.com/.default',
+    parse: stringValue,
+  },
+  CHAT_SYSTEM_PROMPT: {
+    name: 'CHAT_SYSTEM_PROMPT',
+    description: 'A system message put before every conversation sent to the chat backend (never stored).',
+    parse: stringValue,
+  },
+  CHAT_TIMEOUT: {
+    name: 'CHAT_TIMEOUT',
+    description:
+      'Seconds the chat backend may take for a whole answer; past it send_message fails and stores nothing.',
+    defaultText: '120',
+    parse: integerValue(1, 3600, ' seconds'),
   },
 } as const satisfies Record<string, VariableSpec>;
 

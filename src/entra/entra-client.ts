@@ -13,6 +13,12 @@ export interface EntraAppSettings {
   redirectUri: string;
   /** Gatehouse scope names to ask for; sent as {client-id}/{scope}. */
   scopes: readonly string[];
+  /**
+   * Extra delegated scopes (OAUTH_SCOPES, e.g. User.Read email) asked for on the authorization
+   * request only, so the user consents to them at sign-in; the code exchange and refreshes still
+   * ask for this API alone (Entra issues a token for one resource: AADSTS28000).
+   */
+  additionalScopes?: readonly string[];
 }
 
 export interface EntraSignIn {
@@ -79,9 +85,10 @@ export class EntraClient {
     claims?: string;
   }): Promise<URL> {
     const configuration = await this.configuration();
+    const scope = [...new Set([...this.scopeString().split(' '), ...(this.settings.additionalScopes ?? [])])];
     return oidc.buildAuthorizationUrl(configuration, {
       redirect_uri: this.settings.redirectUri,
-      scope: this.scopeString(),
+      scope: scope.join(' '),
       state: input.state,
       nonce: input.nonce,
       code_challenge: input.codeChallenge,
@@ -100,12 +107,18 @@ export class EntraClient {
     const configuration = await this.configuration();
     let tokens: oidc.TokenEndpointResponse & oidc.TokenEndpointResponseHelpers;
     try {
-      tokens = await oidc.authorizationCodeGrant(configuration, callbackUrl, {
-        pkceCodeVerifier: expected.codeVerifier,
-        expectedNonce: expected.nonce,
-        expectedState: expected.state,
-        idTokenExpected: true,
-      });
+      tokens = await oidc.authorizationCodeGrant(
+        configuration,
+        callbackUrl,
+        {
+          pkceCodeVerifier: expected.codeVerifier,
+          expectedNonce: expected.nonce,
+          expectedState: expected.state,
+          idTokenExpected: true,
+        },
+        // With extra scopes on the authorization request, the exchange names the one API wanted.
+        (this.settings.additionalScopes?.length ?? 0) > 0 ? { scope: this.scopeString() } : undefined,
+      );
     } catch (error) {
       throw entraFailure(error);
     }

@@ -289,6 +289,31 @@ export const ERROR_CATALOGUE = {
     status: 200,
     summary: "delete_user_note named a note that does not exist or is not the caller's.",
   },
+  GH_CHAT_NOT_FOUND: {
+    status: 200,
+    summary:
+      "send_message or finish_chat named a conversation that does not exist or is not the caller's (a tool result with isError).",
+  },
+  GH_CHAT_FINISHED: {
+    status: 200,
+    summary:
+      'send_message named a conversation ended with finish_chat; start a new one by leaving conversationId out.',
+  },
+  GH_CHAT_CONFLICT: {
+    status: 200,
+    summary:
+      'Another message was added to the conversation while this one was being answered; nothing was stored, send it again.',
+  },
+  GH_CHAT_BACKEND_FAILED: {
+    status: 200,
+    summary:
+      'The chat completions backend refused the request or broke off its answer (the message gives its status and words); nothing was stored.',
+  },
+  GH_CHAT_BACKEND_UNAVAILABLE: {
+    status: 200,
+    summary:
+      'The chat completions backend could not be reached or did not finish within CHAT_TIMEOUT; nothing was stored.',
+  },
   GH_MCP_REQUEST_CANCELLED: {
     status: 200,
     rpc: -32800,

@@ -9,6 +9,7 @@ import Fastify, {
 } from 'fastify';
 import type { Logger } from 'pino';
 import { type AuthServerOptions, gatehouseEntraClient, registerAuthServer } from '../auth-server/index.js';
+import { createChatBackend } from '../chat/backend.js';
 import type { GatehouseConfig } from '../config/index.js';
 import type { DelegatedAccess } from '../entra/delegated-access.js';
 import { GatehouseError, isGatehouseError } from '../errors/index.js';
@@ -21,7 +22,7 @@ import { REGISTRY_TOOLS } from '../gateway/tools/index.js';
 import type { Caller } from '../identity/caller.js';
 import { BuiltInSurface } from '../mcp/built-in-surface.js';
 import { McpDispatcher } from '../mcp/dispatcher.js';
-import { MCP_PATHS, MCP_SERVER_PATH, mcpEndpoint } from '../mcp/endpoint.js';
+import { ECHO_PATH, MCP_PATHS, MCP_SERVER_PATH, mcpEndpoint } from '../mcp/endpoint.js';
 import { legacySseTransport } from '../mcp/legacy-sse.js';
 import { BUILT_IN_PROMPTS } from '../mcp/prompts/index.js';
 import { NoteEvents } from '../mcp/resources/note-events.js';
@@ -29,7 +30,7 @@ import { SessionManager } from '../mcp/sessions.js';
 import type { ToolDefinition } from '../mcp/tool.js';
 import { ToolAccess } from '../mcp/tool-access.js';
 import { ToolRegistry } from '../mcp/tool-registry.js';
-import { BUILT_IN_TOOLS } from '../mcp/tools/index.js';
+import { BUILT_IN_TOOLS, CHAT_TOOLS } from '../mcp/tools/index.js';
 import { createTransportPolicy } from '../mcp/transport-checks.js';
 import type { AuditSink } from '../ops/audit.js';
 import type { SearchAudit } from '../ops/audit-log.js';
@@ -160,7 +161,14 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   });
 
   const startedAt = options.startedAt ?? Date.now();
-  const tools = [...BUILT_IN_TOOLS, ...REGISTRY_TOOLS, ...(options.extraTools ?? [])];
+  // Without a chat backend the chat tools are not served at all (the start output says how to enable them).
+  const chat = createChatBackend(config);
+  const tools = [
+    ...BUILT_IN_TOOLS,
+    ...(chat === undefined ? [] : CHAT_TOOLS),
+    ...REGISTRY_TOOLS,
+    ...(options.extraTools ?? []),
+  ];
   const serverRegistry = new ServerRegistry(
     config.gateway.servers,
     config.gateway.definitions,
@@ -207,6 +215,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     gateway,
     gatewaySurface: surface,
     ...(options.delegated ? { delegated: options.delegated } : {}),
+    chat,
     notesChanged: (userId: string, noteId: string, change: 'created' | 'deleted') =>
       noteEvents.changed(userId, noteId, change),
     /** The audit log's search (the admin console's audit page). */
@@ -344,7 +353,11 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       browserCallback: pages.browserCallback,
       acceptsResource: (resource) => {
         const prefix = `${config.server.baseUrl}/mcp/`;
-        if (resource === `${config.server.baseUrl}/sse`) return true;
+        if (
+          resource === `${config.server.baseUrl}/sse` ||
+          resource === `${config.server.baseUrl}${ECHO_PATH}`
+        )
+          return true;
         return resource.startsWith(prefix) && gateway.runtime(resource.slice(prefix.length)) !== undefined;
       },
     });
@@ -384,6 +397,16 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     },
     subscribeListChanged: (notify) =>
       gateway.onListChanged((kind) => notify(kind === 'resourceTemplates' ? 'resources' : kind)),
+  });
+  // /echo: the MCP endpoint under the name some clients were configured with; its own protected
+  // resource (RFC 9728), so its challenge and metadata name /echo and tokens bound to it are accepted.
+  const echoChallenge = authErrorDecorator(challengeContext(config, ECHO_PATH));
+  await app.register(mcpEndpoint, {
+    ...endpoint,
+    ...sessionHooks,
+    paths: [ECHO_PATH],
+    resolveCaller: (request) => options.resolveCaller(request, ECHO_PATH),
+    decorateAuthError: echoChallenge,
   });
   // The 2024-11-05 HTTP+SSE transport for old clients: the same dispatcher, policy and sign-in.
   const sseChallenge = authErrorDecorator(challengeContext(config, '/sse'));

@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
+import { chatStatusLine } from '../chat/backend.js';
 import { type GatehouseConfig, isAuthorizationServer } from '../config/index.js';
 import { DelegatedAccess } from '../entra/delegated-access.js';
 import { EntraClient } from '../entra/entra-client.js';
@@ -120,6 +121,7 @@ export async function startGatehouse(
         ? `Authentication: Entra ID tenant ${config.auth.entra?.tenant}`
         : 'Authentication: OFF (development mode)',
     );
+    progress(chatStatusLine(config));
     const app = await buildApp({
       config,
       logger,

@@ -54,6 +54,8 @@ export interface McpEndpointOptions {
 }
 
 export const MCP_PATHS = ['/mcp', '/mcp/http'] as const;
+/** The MCP endpoint again, under the path some source configurations use; a protected resource of its own. */
+export const ECHO_PATH = '/echo';
 /** One upstream server of the gateway under its own names. */
 export const MCP_SERVER_PATH = '/mcp/:server';
 /** The legacy shared-secret path: /mcp/t-{MCP_SERVER_TOKEN}/http. */

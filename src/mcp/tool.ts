@@ -1,5 +1,6 @@
 import type { CallToolResult, ToolAnnotations } from '@modelcontextprotocol/sdk/types.js';
 import type { z } from 'zod';
+import type { ChatCompletions } from '../chat/completions.js';
 import type { GatehouseConfig } from '../config/index.js';
 import type { DelegatedAccess } from '../entra/delegated-access.js';
 import type { Gateway } from '../gateway/gateway.js';
@@ -20,6 +21,8 @@ export interface ToolServices {
   readonly gatewaySurface: GatewaySurface;
   /** On-behalf-of toward Graph and other Entra-protected APIs; absent without an Entra credential. */
   readonly delegated?: DelegatedAccess;
+  /** The chat backend the chat tools forward to; undefined when CHAT_COMPLETIONS_URL is not set. */
+  readonly chat?: ChatCompletions | undefined;
   /** Told when a user's notes change, so that their clients hear of it (the note resources). */
   readonly notesChanged?: (userId: string, noteId: string, change: 'created' | 'deleted') => void;
 }

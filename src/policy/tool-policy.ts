@@ -11,6 +11,7 @@ export interface ToolPolicy {
 }
 
 const OPEN: ToolPolicy = Object.freeze({ scopes: [], roles: [] });
+const CHAT: ToolPolicy = Object.freeze({ scopes: ['chat'] as const, roles: [] });
 
 /** Defaults for the built-in tools; the config file's "tools" section overrides them by name. */
 export const DEFAULT_TOOL_POLICIES: Readonly<Record<string, ToolPolicy>> = Object.freeze({
@@ -22,6 +23,9 @@ export const DEFAULT_TOOL_POLICIES: Readonly<Record<string, ToolPolicy>> = Objec
   // Act on the user's behalf toward Graph: what the user may read there is Entra's decision.
   get_graph_user_details: OPEN,
   get_user_profile: OPEN,
+  // The chat tools spend the chat backend's quota: a token must carry the chat scope.
+  send_message: CHAT,
+  finish_chat: CHAT,
   // Server internals (version, storage, uptime) are for administrators.
   get_server_info: Object.freeze({ scopes: [], roles: ['admin'] }),
   // The gateway's registry: users and administrators see and use it, administrators change it.

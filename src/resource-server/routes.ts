@@ -101,6 +101,11 @@ export async function resourceServerRoutes(
     app.get(`${RESOURCE_METADATA_PATH}/sse`, async (_request, reply) =>
       reply.header('cache-control', 'public, max-age=3600').send(legacySse),
     );
+    // /echo, the MCP endpoint under another name, is its own resource too.
+    const echo = describe('/echo', 'Gatehouse');
+    app.get(`${RESOURCE_METADATA_PATH}/echo`, async (_request, reply) =>
+      reply.header('cache-control', 'public, max-age=3600').send(echo),
+    );
     for (const url of [
       `${RESOURCE_METADATA_PATH}/mcp`,
       RESOURCE_METADATA_PATH,

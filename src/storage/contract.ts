@@ -228,6 +228,7 @@ export interface DurableStore {
   readonly oauthModels: OAuthModelRepository;
   readonly upstreamServers: UpstreamServerRepository;
   readonly auditLog: AuditLogRepository;
+  readonly chats: ChatRepository;
   /** The short-lived keyed state kept in this database (used when no Redis is configured). */
   readonly ephemeral: EphemeralStore;
   close(): Promise<void>;
@@ -330,4 +331,51 @@ export interface UpstreamServerRepository {
   update(input: UpstreamServerInput, expectedRevision?: number): Promise<UpstreamServerRecord | undefined>;
   /** True when a server was deleted. */
   delete(name: string): Promise<boolean>;
+}
+
+/** One message of a conversation, as the chat completions API names the speakers. */
+export interface ChatMessage {
+  role: 'user' | 'assistant';
+  content: string;
+}
+
+/**
+ * A user's conversation with the chat backend (the send_message and finish_chat tools). Its
+ * messages are kept whole in order; an exchange (the user's message and the answer) is stored in
+ * one atomic write, so a conversation never holds a question without its answer.
+ */
+export interface ChatRecord {
+  id: string;
+  userId: string;
+  messages: ChatMessage[];
+  createdAt: Date;
+  updatedAt: Date;
+  /** Set by finish(); a finished conversation takes no more messages. */
+  finishedAt: Date | null;
+  /** 1 when created, one more per exchange appended: a write based on an older one is refused. */
+  revision: number;
+}
+
+export type ChatAppendResult =
+  | { status: 'appended'; chat: ChatRecord }
+  /** No conversation of that id belongs to the user (another user's is not found either). */
+  | { status: 'not-found' }
+  | { status: 'finished' }
+  /** Another exchange was appended since `expectedRevision`: nothing was written. */
+  | { status: 'conflict' };
+
+export interface ChatRepository {
+  /** Starts a conversation with its first exchange. The user must exist. */
+  create(userId: string, exchange: readonly ChatMessage[]): Promise<ChatRecord>;
+  /** The user's conversation; undefined when absent or another user's. */
+  find(userId: string, chatId: string): Promise<ChatRecord | undefined>;
+  /** Appends an exchange when the conversation is the user's, open, and still at `expectedRevision`. Atomic. */
+  append(
+    userId: string,
+    chatId: string,
+    exchange: readonly ChatMessage[],
+    expectedRevision: number,
+  ): Promise<ChatAppendResult>;
+  /** Ends the user's conversation: 'finished' now, 'already-finished', or 'not-found'. */
+  finish(userId: string, chatId: string): Promise<'finished' | 'already-finished' | 'not-found'>;
 }

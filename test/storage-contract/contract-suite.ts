@@ -196,6 +196,61 @@ export function describeDurableContract(name: string, target: DurableTarget): vo
       const newUser = () => store.users.upsert({ tenantId, objectId: randomUUID() });
       afterAll(() => opened.dispose());
 
+      it('keeps each user’s conversations: created with an exchange, appended in order, never another user’s', async () => {
+        const alice = await newUser();
+        const bob = await newUser();
+        const first = [
+          { role: 'user' as const, content: 'Hello ✓ ünïcødé' },
+          { role: 'assistant' as const, content: 'Hi Alice.' },
+        ];
+        const before = Date.now();
+        const chat = await store.chats.create(alice.id, first);
+        expect(chat).toMatchObject({ userId: alice.id, messages: first, finishedAt: null, revision: 1 });
+        expect(chat.createdAt.getTime()).toBeGreaterThanOrEqual(before);
+        expect(await store.chats.find(alice.id, chat.id)).toEqual(chat);
+        expect(await store.chats.find(bob.id, chat.id)).toBeUndefined();
+
+        const second = [
+          { role: 'user' as const, content: 'And again?' },
+          { role: 'assistant' as const, content: 'Again.' },
+        ];
+        expect(await store.chats.append(bob.id, chat.id, second, 1)).toEqual({ status: 'not-found' });
+        const appended = await store.chats.append(alice.id, chat.id, second, 1);
+        expect(appended).toMatchObject({
+          status: 'appended',
+          chat: { revision: 2, messages: [...first, ...second] },
+        });
+        expect(await store.chats.find(alice.id, chat.id)).toEqual(
+          appended.status === 'appended' ? appended.chat : undefined,
+        );
+        // A write based on the older revision is refused and changes nothing.
+        expect(await store.chats.append(alice.id, chat.id, second, 1)).toEqual({ status: 'conflict' });
+        expect((await store.chats.find(alice.id, chat.id))?.messages).toHaveLength(4);
+        expect(await store.chats.append(alice.id, randomUUID(), second, 1)).toEqual({ status: 'not-found' });
+      });
+
+      it('finishes a conversation once, for its owner only; a finished one takes no more messages', async () => {
+        const alice = await newUser();
+        const bob = await newUser();
+        const chat = await store.chats.create(alice.id, [
+          { role: 'user', content: 'q' },
+          { role: 'assistant', content: 'a' },
+        ]);
+        expect(await store.chats.finish(bob.id, chat.id)).toBe('not-found');
+        expect(await store.chats.finish(alice.id, chat.id)).toBe('finished');
+        expect(await store.chats.finish(alice.id, chat.id)).toBe('already-finished');
+        const found = await store.chats.find(alice.id, chat.id);
+        expect(found?.finishedAt).toBeInstanceOf(Date);
+        expect(await store.chats.append(alice.id, chat.id, [{ role: 'user', content: 'late' }], 1)).toEqual({
+          status: 'finished',
+        });
+        expect((await store.chats.find(alice.id, chat.id))?.messages).toHaveLength(2);
+      });
+
+      it('refuses a conversation for a user that does not exist', async () => {
+        await expectInvalidArgument(store.chats.create(randomUUID(), [{ role: 'user', content: 'q' }]));
+      });
+
       it('keeps one Entra session per user: saved, replaced, found, deleted, never another user’s', async () => {
         const alice = await newUser();
         const bob = await newUser();

@@ -45,9 +45,12 @@ describe('configuration', () => {
     }).toThrow(TypeError);
   });
 
-  it('accepts ENABLE_AUTH as an alias and lets the canonical name win', () => {
+  it('accepts ENABLE_AUTH as an alias, and refuses it set to another value than the canonical name', () => {
     expect(loadConfig({ env: { ENABLE_AUTH: 'false' } }).auth.enabled).toBe(false);
-    expect(loadConfig({ env: { ENABLE_AUTH: 'true', MCP_ENABLE_AUTH: 'false' } }).auth.enabled).toBe(false);
+    expect(loadConfig({ env: { ENABLE_AUTH: 'false', MCP_ENABLE_AUTH: 'false' } }).auth.enabled).toBe(false);
+    expect(problemsOf({ ENABLE_AUTH: 'true', MCP_ENABLE_AUTH: 'false' })).toContain(
+      "MCP_ENABLE_AUTH and ENABLE_AUTH are both set, to different values ('false' and 'true'): they name the same setting (MCP_ENABLE_AUTH); keep one.",
+    );
   });
 
   it('names the variable, the bad value and what to set', () => {
@@ -149,7 +152,7 @@ describe('configuration', () => {
         MCP_AZURE_CLIENT_ID: CLIENT,
         AZURE_CLOCK_SKEW: '60',
         AZURE_TOKEN_CACHE_TTL: '0',
-        OAUTH_SCOPES: 'tools.execute=mcp.call',
+        MCP_AZURE_SCOPES: 'tools.execute=mcp.call',
         MCP_AZURE_GROUP_ROLES:
           '506E5E57-70f7-406e-b7f9-ea597208e9a4=admin;auditor,28fc510d-a204-44d8-8069-738ecfa2bdfe=user',
         A0_SET_SSO_AUTO_ASSIGN: 'false',

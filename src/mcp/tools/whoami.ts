@@ -5,7 +5,7 @@ export const whoami = defineTool({
   name: 'whoami',
   title: 'Who am I',
   description:
-    'Returns the identity Gatehouse sees for the caller: user id, tenant, object id, name, roles and scopes.',
+    'Says who the caller is: name, username, tenant and roles (plus the ids and scopes Gatehouse decides with).',
   input: z.strictObject({}),
   output: z.object({
     userId: z.string(),
@@ -13,9 +13,10 @@ export const whoami = defineTool({
     objectId: z.string(),
     name: z.string().nullable(),
     preferredUsername: z.string().nullable(),
-    authKind: z.string(),
     roles: z.array(z.string()),
     scopes: z.array(z.string()),
+    /** How the caller authenticated (entra, gatehouse, app, path token, development): secondary. */
+    authKind: z.string(),
   }),
   annotations: { readOnlyHint: true, openWorldHint: false },
   run(_args, { caller }) {
@@ -25,14 +26,19 @@ export const whoami = defineTool({
       objectId: caller.objectId,
       name: caller.displayName,
       preferredUsername: caller.preferredUsername,
-      authKind: caller.kind,
       roles: [...caller.roles],
       scopes: [...caller.scopes],
+      authKind: caller.kind,
     };
-    const who = caller.displayName ?? caller.preferredUsername ?? caller.objectId;
+    const name = caller.displayName ?? caller.preferredUsername ?? `the account ${caller.objectId}`;
+    const username =
+      caller.preferredUsername !== null && caller.preferredUsername !== name
+        ? ` (${caller.preferredUsername})`
+        : '';
+    const roles = caller.roles.length === 0 ? 'no roles' : `roles: ${caller.roles.join(', ')}`;
     return {
       structured: identity,
-      text: `You are ${who} (tenant ${caller.tenantId}, object ${caller.objectId}), signed in as ${caller.kind}.`,
+      text: `You are ${name}${username}, in tenant ${caller.tenantId}; ${roles}.`,
     };
   },
 });

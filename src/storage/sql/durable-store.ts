@@ -2,6 +2,7 @@ import { type Migration, sql } from 'kysely';
 import type { DurableStore } from '../contract.js';
 import { createAuditLogRepository } from './audit-log-repository.js';
 import { attempt, type SqlBackend } from './backend.js';
+import { createChatRepository } from './chat-repository.js';
 import { createEntraSessionRepository } from './entra-session-repository.js';
 import { createKvEphemeralStore } from './kv-ephemeral-store.js';
 import { createMembershipRepository } from './membership-repository.js';
@@ -33,6 +34,7 @@ export function createSqlDurableStore(
     oauthModels,
     upstreamServers: createUpstreamServerRepository(backend),
     auditLog: createAuditLogRepository(backend),
+    chats: createChatRepository(backend),
     ephemeral,
     close: () => {
       closing ??= Promise.all([ephemeral.close(), oauthModels.close()]).then(() => backend.db.destroy());

@@ -178,4 +178,19 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = Object.freeze({
       }
     },
   },
+  '008_chats': {
+    async up(db: Kysely<unknown>): Promise<void> {
+      await db.schema
+        .createTable('chats')
+        .addColumn('id', 'text', (col) => col.primaryKey())
+        .addColumn('user_id', 'text', (col) => col.notNull().references('users.id').onDelete('cascade'))
+        .addColumn('messages', 'text', (col) => col.notNull())
+        .addColumn('created_at', 'bigint', (col) => col.notNull())
+        .addColumn('updated_at', 'bigint', (col) => col.notNull())
+        .addColumn('finished_at', 'bigint')
+        .addColumn('revision', 'bigint', (col) => col.notNull())
+        .execute();
+      await db.schema.createIndex('chats_user_id_idx').on('chats').column('user_id').execute();
+    },
+  },
 });

@@ -112,6 +112,17 @@ export interface AuditLogTable {
   details: string;
 }
 
+export interface ChatsTable {
+  id: string;
+  user_id: string;
+  /** JSON array of { role, content }. */
+  messages: string;
+  created_at: EpochMsColumn;
+  updated_at: EpochMsColumn;
+  finished_at: NullableEpochMsColumn;
+  revision: ColumnType<number | string, number, number>;
+}
+
 export interface KvTable {
   key: string;
   value: string;
@@ -126,6 +137,7 @@ export interface Tables {
   oauth_models: OAuthModelsTable;
   entra_sessions: EntraSessionsTable;
   upstream_servers: UpstreamServersTable;
+  chats: ChatsTable;
   kv: KvTable;
   audit_log: AuditLogTable;
 }
