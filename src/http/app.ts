@@ -35,6 +35,7 @@ import type { ToolPolicy } from '../policy/tool-policy.js';
 import { authErrorDecorator, challengeContext, resourceServerRoutes } from '../resource-server/routes.js';
 import type { SecretBox } from '../tokens/secret-box.js';
 import { registerApiDocs } from './api-docs.js';
+import { refuseForeignHosts, trustProxyOption } from './front-door.js';
 import { redactUrl } from './logger.js';
 import type { Stores } from './storage-selection.js';
 
@@ -94,6 +95,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       return typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
     },
     routerOptions: { ignoreTrailingSlash: true },
+    trustProxy: trustProxyOption(config.server.trustedProxies),
   });
 
   app.addHook('onRequest', async (request, reply) => {
@@ -106,6 +108,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       );
     }
   });
+  refuseForeignHosts(app, config.server.baseUrl);
   if (logger.isLevelEnabled('debug')) {
     app.addHook('onResponse', async (request, reply) => {
       request.log.debug(
