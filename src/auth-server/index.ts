@@ -13,6 +13,7 @@ import { mountProvider } from './mount.js';
 import { createProvider } from './provider.js';
 import type { RegistrationLimit } from './registration-limit.js';
 import { adapterFactory } from './storage-adapter.js';
+import { answerStorageOutages } from './storage-outage.js';
 
 export interface AuthServerOptions {
   config: GatehouseConfig;
@@ -115,6 +116,7 @@ export async function registerAuthServer(app: FastifyInstance, options: AuthServ
 
   providerRef = provider;
   provider.on('grant.revoked', (_ctx: unknown, grantId: string) => options.onGrantRevoked?.(grantId));
+  answerStorageOutages(provider);
 
   await app.register(mountProvider, {
     provider,
