@@ -24,6 +24,8 @@ export interface Instance {
   /** Everything the process wrote, for failure messages. */
   output(): string;
   running(): boolean;
+  /** The process id while it runs (for resident-memory samples). */
+  pid(): number | undefined;
   /** SIGKILL: the process dies at once, requests in flight on it included. */
   kill(): Promise<void>;
   /** Starts the process again on the same port and settings; resolves once /ready answers 200. */
@@ -117,6 +119,7 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
       env: instanceEnv,
       output: () => output,
       running: () => child !== undefined && child.exitCode === null && child.signalCode === null,
+      pid: () => (instance.running() ? child?.pid : undefined),
       async kill() {
         const running = child;
         if (running === undefined || !instance.running()) return;

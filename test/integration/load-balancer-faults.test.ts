@@ -32,7 +32,7 @@ describe('faults behind the load balancer', () => {
       redisUrl: redis.url,
       redisKeyPrefix: 'gatehouse-faults:',
     });
-  }, 240_000);
+  }, 300_000);
   afterAll(async () => {
     await cluster?.close();
     await redis?.close();

@@ -43,7 +43,7 @@ describe('three instances behind a load balancer', () => {
       env: { MCP_AZURE_TOKEN_CACHE_TTL: '0' },
     });
     browser = await launchBrowser();
-  }, 180_000);
+  }, 300_000);
   afterAll(async () => {
     await browser?.close();
     await cluster?.close();
