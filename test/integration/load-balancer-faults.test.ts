@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type DevEntra, startDevEntra } from '../../dev-entra/index.js';
 import { IDS, type SeededUser } from '../dev-entra/helpers.js';
 import { mcpPost, vscodeToken } from '../helpers/auth-fixture.js';
+import { eventually } from '../helpers/gateway-fixture.js';
 import { type Cluster, startCluster } from '../helpers/load-balanced-cluster.js';
 import { HttpBrowser, refresh, signInForTokens, type Tokens } from '../helpers/oauth-http-flow.js';
 import {
@@ -148,6 +149,25 @@ describe('faults behind the load balancer', () => {
   it('Redis restarted: short-lived state fails with 503 and Retry-After while it is down, tokens and grants are kept, all recovers without a restart', async () => {
     const { clientId, tokens } = await signIn();
     await verifiedEverywhere(tokens.access_token);
+    // An MCP session, kept in Redis: any instance serves it.
+    const initialized = await mcpPost(
+      `${cluster.url}/mcp`,
+      {
+        jsonrpc: '2.0',
+        id: 1,
+        method: 'initialize',
+        params: {
+          protocolVersion: '2025-06-18',
+          capabilities: {},
+          clientInfo: { name: 'faults', version: '1' },
+        },
+      },
+      tokens.access_token,
+    );
+    const sessionId = initialized.headers.get('mcp-session-id');
+    expect(sessionId, JSON.stringify(initialized.body)).toBeTruthy();
+    const inSession = { 'mcp-session-id': sessionId!, 'mcp-protocol-version': '2025-06-18' };
+    expect((await mcpPost(`${cluster.url}/mcp`, whoami, tokens.access_token, inSession)).status).toBe(200);
 
     await redis.stop();
     try {
@@ -165,6 +185,18 @@ describe('faults behind the load balancer', () => {
       });
       expect(registration.status).toBe(503);
       expect(registration.headers.get('retry-after')).toMatch(/^\d+$/);
+      // A request in a session is served from the instance's session cache while that entry is
+      // fresh (5 s, src/mcp/sessions.ts), and otherwise refused with 503 and Retry-After, not a hang.
+      const sessionDown = await mcpPost(`${cluster.url}/mcp`, whoami, tokens.access_token, inSession);
+      if (sessionDown.status !== 200) {
+        expect(sessionDown.status, JSON.stringify(sessionDown.body)).toBe(503);
+        expect(sessionDown.headers.get('retry-after')).toMatch(/^\d+$/);
+        expect(sessionDown.body.error.data.code).toBe('GH_STORAGE_UNAVAILABLE');
+      }
+      await eventually(async () => {
+        const answer = await mcpPost(`${cluster.url}/mcp`, whoami, tokens.access_token, inSession);
+        return answer.status === 503 && /^\d+$/.test(answer.headers.get('retry-after') ?? '');
+      });
       // Tool calls with a verified token, in a request without a session, need no Redis.
       const answer = await mcpPost(`${cluster.url}/mcp`, whoami, tokens.access_token);
       expect(answer.status, JSON.stringify(answer.body)).toBe(200);
@@ -172,7 +204,15 @@ describe('faults behind the load balancer', () => {
       await redis.start();
     }
 
-    // A fresh, empty Redis: the grant (PostgreSQL) is intact, sign-ins work again, no restart.
+    // A fresh, empty Redis: the session is gone (404, the client initializes again, as the MCP
+    // specification asks); the grant (PostgreSQL) is intact, sign-ins work again, no restart.
+    // (an instance whose cache entry is still fresh serves it at most 5 s longer).
+    let gone: Awaited<ReturnType<typeof mcpPost>> | undefined;
+    await eventually(async () => {
+      gone = await mcpPost(`${cluster.url}/mcp`, whoami, tokens.access_token, inSession);
+      return gone.status === 404;
+    });
+    expect(gone?.body.error.data.code).toBe('GH_MCP_SESSION_NOT_FOUND');
     const next = await refreshed(clientId, tokens.refresh_token!);
     await verifiedEverywhere(next.access_token);
     const fresh = await signIn('bob');
