@@ -145,8 +145,17 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
     };
     instances.push(instance);
   }
+  const stopAll = async () => {
+    for (const instance of instances) await instance.kill();
+  };
   // One at a time: the first runs the migrations the others then find done.
-  for (const instance of instances) await instance.start();
+  try {
+    for (const instance of instances) await instance.start();
+  } catch (error) {
+    await stopAll();
+    rmSync(work, { recursive: true, force: true });
+    throw error;
+  }
 
   const servers = instances
     .map((instance) => `  server ${instance.name} 127.0.0.1:${instance.port}`)
@@ -199,10 +208,16 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
           haproxy.kill('SIGTERM');
         });
       }
-      for (const instance of instances) await instance.kill();
+      await stopAll();
       rmSync(work, { recursive: true, force: true });
     },
   };
-  await cluster.balanced();
+  try {
+    await cluster.balanced();
+  } catch (error) {
+    // Nothing may outlive a failed start: the instances and HAProxy are stopped.
+    await cluster.close();
+    throw error;
+  }
   return cluster;
 }
