@@ -90,7 +90,21 @@ export interface DevEntra {
     appId: string,
     credential: { name: string; issuer: string; subject: string; audiences?: string[] },
   ): void;
+  /**
+   * An outage: requests to these endpoints (the signing keys, the token endpoint; v1 and v2) get
+   * their connection cut without an answer until called again without them.
+   */
+  setUnreachable(endpoints: readonly UnreachableEndpoint[]): void;
   close(): Promise<void>;
+}
+
+export type UnreachableEndpoint = 'jwks' | 'token';
+
+function endpointOf(url: string): UnreachableEndpoint | undefined {
+  const path = url.split('?', 1)[0] ?? '';
+  if (/\/discovery\/(v2\.0\/)?keys$/.test(path)) return 'jwks';
+  if (/\/oauth2\/(v2\.0\/)?token$/.test(path)) return 'token';
+  return undefined;
 }
 
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1', '[::1]']);
@@ -123,7 +137,16 @@ export async function startDevEntra(options: DevEntraOptions = {}): Promise<DevE
     options.https ? createDevelopmentTls() : undefined,
   ]);
   const ctx = new EmulatorContext(seed, keys, options.now ?? Date.now);
-  const handler = createRequestHandler(ctx);
+  const serve = createRequestHandler(ctx);
+  const unreachable = new Set<UnreachableEndpoint>();
+  const handler: typeof serve = (request, response) => {
+    const endpoint = unreachable.size === 0 ? undefined : endpointOf(request.url ?? '');
+    if (endpoint !== undefined && unreachable.has(endpoint)) {
+      request.socket.destroy();
+      return;
+    }
+    return serve(request, response);
+  };
   const server: Server = tls
     ? (createHttpsServer({ key: tls.privateKeyPem, cert: tls.certificatePem }, handler) as unknown as Server)
     : createHttpServer(handler);
@@ -157,6 +180,10 @@ export async function startDevEntra(options: DevEntraOptions = {}): Promise<DevE
     addClientCertificate: (appId, pem) => ctx.directory.addCertificate(appId, pem),
     addFederatedIdentityCredential: (appId, credential) =>
       ctx.directory.addFederatedCredential(appId, federatedCredential(credential, 'federated credential')),
+    setUnreachable: (endpoints) => {
+      unreachable.clear();
+      for (const endpoint of endpoints) unreachable.add(endpoint);
+    },
     close: () =>
       new Promise<void>((resolve, reject) => {
         server.close((e) => (e ? reject(e) : resolve()));

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs the whole test suite. On a fresh machine it first sets up what the tests need:
-# PostgreSQL and Redis started when they are down, Debian's chromium installed when missing,
+# PostgreSQL and Redis started when they are down, Debian's chromium and haproxy installed when missing,
 # and the project built (the CLI tests run the compiled program). After the suite, on this
 # machine's Node.js, scripts/runtime-check.sh checks the built CLI and SQLite storage under
 # Node.js 22 and 24. Arguments are passed to vitest and run only those tests (no runtime check);
@@ -38,6 +38,12 @@ if [ ! -x /usr/bin/chromium ]; then
   log "Debian's chromium is missing (browser tests need it): installing it with apt"
   as_root apt-get update -qq
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+fi
+
+if ! command -v haproxy >/dev/null 2>&1 && [ ! -x /usr/sbin/haproxy ]; then
+  log "Debian's haproxy is missing (the load-balancer tests run three instances behind it): installing it with apt"
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq haproxy >/dev/null
 fi
 
 log "building, type-checking and linting"

@@ -16,6 +16,7 @@ import { interactionRoutes } from './interactions/routes.js';
 import { mountProvider } from './mount.js';
 import { createProvider } from './provider.js';
 import { adapterFactory } from './storage-adapter.js';
+import { answerStorageOutages } from './storage-outage.js';
 
 export interface AuthServerOptions {
   config: GatehouseConfig;
@@ -178,6 +179,7 @@ export async function registerAuthServer(app: FastifyInstance, options: AuthServ
     });
     options.onGrantRevoked?.(grantId);
   });
+  answerStorageOutages(provider);
 
   await app.register(mountProvider, {
     provider,

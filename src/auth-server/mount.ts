@@ -45,6 +45,8 @@ export async function mountProvider(
     headers['x-forwarded-host'] = publicUrl.host;
     headers['x-forwarded-proto'] = publicProto;
     delete headers.forwarded;
+    // Its client address is the one Fastify settled on (TRUSTED_PROXIES), not a header anyone can send.
+    headers['x-forwarded-for'] = request.ip;
     if (request.method === 'GET' && DISCOVERY_PATHS.has(request.routeOptions.url ?? '')) {
       // Metadata may be cached by clients and shared caches, for a short while (keys rotate).
       reply.raw.setHeader('cache-control', 'public, max-age=300');

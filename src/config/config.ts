@@ -10,6 +10,8 @@ export interface GatehouseConfig {
     readonly bodyLimit: number;
     readonly shutdownTimeoutMs: number;
     readonly nodeEnv: 'development' | 'production' | 'test';
+    /** TRUSTED_PROXIES: whose X-Forwarded-* headers count (addresses, CIDRs, range names); empty = nobody's. */
+    readonly trustedProxies: readonly string[];
   };
   readonly auth: {
     /** false = development mode: no authentication, a fixed development user. */

@@ -137,6 +137,7 @@ export function loadConfig(options: LoadOptions = {}): GatehouseConfig {
   const authEnabled = read('MCP_ENABLE_AUTH') ?? clientId !== undefined;
   const baseUrlRaw = read('MCP_SERVER_BASE_URL');
   const allowedOrigins = read('MCP_ALLOWED_ORIGINS') ?? [];
+  const trustedProxies = read('TRUSTED_PROXIES') ?? [];
   const sessionMode = read('MCP_SESSION_MODE') ?? 'stateful';
   const sessionTtl = read('MCP_SESSION_TTL') ?? 3600;
   const responseMode = read('MCP_RESPONSE_MODE') ?? 'json';
@@ -246,7 +247,15 @@ export function loadConfig(options: LoadOptions = {}): GatehouseConfig {
 
   const baseUrl = (baseUrlRaw ?? `http://${formatHostForUrl(host)}:${port}`).replace(/\/+$/, '');
   const config: GatehouseConfig = {
-    server: { host, port, baseUrl, bodyLimit, shutdownTimeoutMs: shutdownTimeout * 1000, nodeEnv },
+    server: {
+      host,
+      port,
+      baseUrl,
+      bodyLimit,
+      shutdownTimeoutMs: shutdownTimeout * 1000,
+      nodeEnv,
+      trustedProxies,
+    },
     auth: {
       enabled: authEnabled,
       entra:

@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { compileRedirectPattern } from '../auth-server/redirect-policy.js';
 import { parsePasswordHash } from '../ops/password-hash.js';
 import { apiScopesValue, authorityValue, signInScopesValue } from './source-settings.js';
@@ -135,6 +136,26 @@ export function listValue(item: (raw: string) => Parsed<string>, example: string
       ? problem('the list is empty: unset it or give at least one value')
       : ok(values);
   };
+}
+
+const PROXY_RANGES = new Set(['loopback', 'linklocal', 'uniquelocal']);
+
+/** An IP address, a CIDR (10.0.0.0/8, fd00::/8) or one of proxy-addr's range names. */
+export function trustedProxyValue(raw: string): Parsed<string> {
+  if (PROXY_RANGES.has(raw.toLowerCase())) return ok(raw.toLowerCase());
+  const [address = '', prefix, ...rest] = raw.split('/');
+  const family = isIP(address);
+  const bits = prefix === undefined ? undefined : Number(prefix);
+  if (
+    family === 0 ||
+    rest.length > 0 ||
+    (bits !== undefined && (!/^\d{1,3}$/.test(prefix as string) || bits > (family === 4 ? 32 : 128)))
+  ) {
+    return problem(
+      `'${raw}' is not an IP address, a CIDR (10.0.0.0/8) or one of loopback, linklocal, uniquelocal`,
+    );
+  }
+  return ok(raw);
 }
 
 /** "group=role;role,group2=role" → { group: [role, role], group2: [role] } */
@@ -497,6 +518,13 @@ export const VARIABLES = {
       'Public origin of Gatehouse as clients reach it (behind a proxy: the proxy URL). Used in metadata and as an allowed Origin.',
     defaultText: 'http://{HOST}:{PORT}',
     parse: urlValue(['http:', 'https:']),
+  },
+  TRUSTED_PROXIES: {
+    name: 'TRUSTED_PROXIES',
+    description:
+      'Addresses or CIDRs of the reverse proxies / load balancers in front of Gatehouse, comma-separated (`loopback`, `linklocal` and `uniquelocal` name those ranges). Only a request from one of them has its X-Forwarded-For (client IP for rate limits and audit), X-Forwarded-Proto and X-Forwarded-Host honoured; from anyone else they are ignored.',
+    defaultText: 'none (forwarded headers ignored)',
+    parse: listValue(trustedProxyValue, '10.0.0.0/8,loopback'),
   },
   MCP_ALLOWED_ORIGINS: {
     name: 'MCP_ALLOWED_ORIGINS',

@@ -32,6 +32,12 @@ export const ERROR_CATALOGUE = {
     rpc: -32600,
     summary: 'The request body is larger than HTTP_BODY_LIMIT.',
   },
+  GH_HTTP_MISDIRECTED: {
+    status: 421,
+    rpc: -32600,
+    summary:
+      'The request names another host (Host, or X-Forwarded-Host from a trusted proxy) than MCP_SERVER_BASE_URL; /health and /ready answer on any host.',
+  },
   GH_HTTP_NOT_FOUND: { status: 404, summary: 'No route matches the method and path.' },
   GH_HTTP_BAD_REQUEST: {
     status: 400,

@@ -43,6 +43,7 @@ import { authErrorDecorator, challengeContext, resourceServerRoutes } from '../r
 import type { SecretBox } from '../tokens/secret-box.js';
 import { type CheckBreakGlassLogin, webPages } from '../web/routes.js';
 import { registerApiDocs } from './api-docs.js';
+import { refuseForeignHosts, trustProxyOption } from './front-door.js';
 import { redactUrl } from './logger.js';
 import type { Stores } from './storage-selection.js';
 
@@ -112,6 +113,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       return typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
     },
     routerOptions: { ignoreTrailingSlash: true },
+    trustProxy: trustProxyOption(config.server.trustedProxies),
   });
 
   app.addHook('onRequest', async (request, reply) => {
@@ -124,6 +126,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       );
     }
   });
+  refuseForeignHosts(app, config.server.baseUrl);
   if (logger.isLevelEnabled('debug')) {
     app.addHook('onResponse', async (request, reply) => {
       request.log.debug(

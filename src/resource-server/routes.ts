@@ -42,10 +42,17 @@ export function authorizationServer(config: GatehouseConfig): string {
   return `${entra.authorityHost}/${entra.tenant}/v2.0`;
 }
 
-/** Sets WWW-Authenticate (and Retry-After when keys are unavailable) for an authentication failure. */
+/** Seconds a client is asked to wait when PostgreSQL or Redis did not answer. */
+export const STORAGE_RETRY_AFTER_SECONDS = '5';
+
+/**
+ * Sets WWW-Authenticate for an authentication failure, and Retry-After when keys or storage are
+ * unavailable (503: the client may retry; PostgreSQL or Redis coming back needs no restart).
+ */
 export function authErrorDecorator(context: ChallengeContext | undefined) {
   return (reply: FastifyReply, error: GatehouseError): void => {
     if (error.code === 'GH_AUTH_KEYS_UNAVAILABLE') reply.header('retry-after', '30');
+    if (error.code === 'GH_STORAGE_UNAVAILABLE') reply.header('retry-after', STORAGE_RETRY_AFTER_SECONDS);
     if (context === undefined) return;
     const header = wwwAuthenticate(error, context);
     if (header !== undefined) reply.header('www-authenticate', header);

@@ -172,10 +172,11 @@ export class HttpBrowser {
 export async function registerClient(
   baseUrl: string,
   metadata: Record<string, unknown>,
+  headers: Record<string, string> = {},
 ): Promise<{ status: number; body: Record<string, unknown> }> {
   const response = await fetch(`${baseUrl}/register`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: { ...headers, 'content-type': 'application/json' },
     body: JSON.stringify(metadata),
   });
   return { status: response.status, body: (await response.json()) as Record<string, unknown> };
@@ -186,14 +187,19 @@ export async function registerPublicClient(
   baseUrl: string,
   redirectUri: string,
   name = 'Attack test client',
+  headers: Record<string, string> = {},
 ): Promise<RegisteredClient> {
-  const { status, body } = await registerClient(baseUrl, {
-    client_name: name,
-    redirect_uris: [redirectUri],
-    grant_types: ['authorization_code', 'refresh_token'],
-    response_types: ['code'],
-    token_endpoint_auth_method: 'none',
-  });
+  const { status, body } = await registerClient(
+    baseUrl,
+    {
+      client_name: name,
+      redirect_uris: [redirectUri],
+      grant_types: ['authorization_code', 'refresh_token'],
+      response_types: ['code'],
+      token_endpoint_auth_method: 'none',
+    },
+    headers,
+  );
   if (status !== 201) throw new Error(`registration failed (${status}): ${JSON.stringify(body)}`);
   return { clientId: String(body.client_id), redirectUri };
 }
@@ -250,7 +256,12 @@ export async function allowConsent(
 ): Promise<Omit<SignInSteps, 'entraCallback' | 'callback' | 'redirect' | 'code'>> {
   const client =
     options.client ??
-    (await registerPublicClient(browser.baseUrl, options.redirectUri ?? 'http://127.0.0.1:47123/callback'));
+    (await registerPublicClient(
+      browser.baseUrl,
+      options.redirectUri ?? 'http://127.0.0.1:47123/callback',
+      undefined,
+      browser.headers,
+    ));
   const { url, verifier, state } = authorizeUrl(browser.baseUrl, client, options);
   const authorize = await browser.get(url);
   const uid = /\/interaction\/([^/?#]+)/.exec(authorize.location ?? '')?.[1];

@@ -246,7 +246,10 @@ describe('MCP endpoint (Streamable HTTP)', () => {
 
     it('refuses a rebound Host name on a loopback bind', async () => {
       const response = await post(rpc('ping'), { host: 'attacker.example:8000' });
-      expect(response.statusCode).toBe(403);
+      // The front door refuses it before the endpoint (src/http/front-door.ts).
+      expect(response.statusCode).toBe(421);
+      expect(response.json().error.code).toBe(-32600);
+      expect(response.json().error.data.code).toBe('GH_HTTP_MISDIRECTED');
       expect(response.json().error.message).toContain("Host 'attacker.example:8000'");
     });
 

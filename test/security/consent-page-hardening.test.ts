@@ -106,7 +106,7 @@ describe('behind an HTTPS proxy the sign-in cookies are __Host- cookies', () => 
   const publicBase = 'https://gatehouse.example.com';
   beforeAll(async () => {
     // Gatehouse listens on plain HTTP behind a proxy that terminates TLS and says so.
-    proxied = await startOAuthFixture({ MCP_SERVER_BASE_URL: publicBase });
+    proxied = await startOAuthFixture({ MCP_SERVER_BASE_URL: publicBase, TRUSTED_PROXIES: 'loopback' });
   });
   afterAll(async () => {
     await proxied?.close();
@@ -114,7 +114,10 @@ describe('behind an HTTPS proxy the sign-in cookies are __Host- cookies', () => 
 
   it('sets the consent and browser-binding cookies with __Host-, Secure, Path=/ and no Domain', async () => {
     const listen = `http://127.0.0.1:${proxied.config.server.port}`;
-    const browser = new HttpBrowser(listen, new CookieJar(), { 'x-forwarded-proto': 'https' });
+    const browser = new HttpBrowser(listen, new CookieJar(), {
+      'x-forwarded-proto': 'https',
+      'x-forwarded-host': new URL(publicBase).host,
+    });
     const { authorize, consent, decision } = await allowConsent(browser, {
       resource: `${publicBase}/mcp`,
     });

@@ -125,12 +125,19 @@ describe('the front door', () => {
       ],
     ];
     for (const [label, headers] of forged) {
-      it(`lists every endpoint on the configured public URL with a forged ${label}, with explicit caching`, async () => {
+      it(`lists every endpoint on the configured public URL with a forged ${label}, with explicit caching, or refuses the foreign host`, async () => {
         for (const document of [
           '/.well-known/oauth-authorization-server',
           '/.well-known/openid-configuration',
         ]) {
           const response = await rawPost(`${gatehouse.url}${document}`, headers, '', 'GET');
+          if (headers.some(([name]) => name === 'Host')) {
+            // Another host is refused before any metadata is built (trusted-proxies.test.ts).
+            expect(response.status, response.text).toBe(421);
+            expect(JSON.parse(response.text).error).toBe('GH_HTTP_MISDIRECTED');
+            expect(response.text).not.toContain('"issuer"');
+            continue;
+          }
           expect(response.status, response.text).toBe(200);
           expect(response.text).not.toContain('evil.example');
           const metadata = JSON.parse(response.text) as Record<string, unknown>;

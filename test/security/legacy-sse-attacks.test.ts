@@ -131,7 +131,7 @@ describe('legacy HTTP+SSE transport: attacks', () => {
     expect(none.json?.error.data.code).toBe('GH_MCP_SSE_SESSION_REQUIRED');
   });
 
-  it('refuses a foreign Origin (and a foreign Host on the loopback bind) with 403 (DNS rebinding)', async () => {
+  it('refuses a foreign Origin with 403 and a foreign Host on the loopback bind with 421 (DNS rebinding)', async () => {
     const evil = { origin: 'https://evil.example' };
     const get = await stream(alice, `${base}/sse`, evil);
     expect(get.response.status).toBe(403);
@@ -158,8 +158,9 @@ describe('legacy HTTP+SSE transport: attacks', () => {
       );
       request.on('error', reject);
     });
-    expect(rebound.status).toBe(403);
-    expect(JSON.parse(rebound.body).error.data.code).toBe('GH_MCP_ORIGIN_FORBIDDEN');
+    // Refused by the front door before the transport (src/http/front-door.ts): 421, another host.
+    expect(rebound.status).toBe(421);
+    expect(JSON.parse(rebound.body).error.data.code).toBe('GH_HTTP_MISDIRECTED');
   });
 
   it('refuses a tool the policy refuses exactly as /mcp does, and audits the decision', async () => {
