@@ -29,6 +29,11 @@ export interface AuthServerOptions {
   registrationLimit?: RegistrationLimit;
   /** Told when a grant is revoked (revocation endpoint, refresh-token reuse), so its tokens stop at once. */
   onGrantRevoked?: (grantId: string) => void;
+  /** Told when a request is refused by a rate limit, with the limit's scope (metrics). */
+  onRateLimited?: (scope: string) => void;
+  /** Told of each token issued (by grant type) and each completed authorization (metrics). */
+  onTokenIssued?: (grantType: string) => void;
+  onAuthorizationCompleted?: () => void;
   /** Resources besides /mcp that tokens may be bound to (the gateway's /mcp/{server}). */
   acceptsResource?: (resource: string) => boolean;
 }
@@ -115,6 +120,15 @@ export async function registerAuthServer(app: FastifyInstance, options: AuthServ
 
   providerRef = provider;
   provider.on('grant.revoked', (_ctx: unknown, grantId: string) => options.onGrantRevoked?.(grantId));
+  const { onTokenIssued, onAuthorizationCompleted } = options;
+  if (onTokenIssued !== undefined) {
+    provider.on('grant.success', (ctx: { oidc?: { params?: { grant_type?: unknown } } }) => {
+      const grantType = ctx.oidc?.params?.grant_type;
+      onTokenIssued(typeof grantType === 'string' ? grantType : 'unknown');
+    });
+  }
+  if (onAuthorizationCompleted !== undefined)
+    provider.on('authorization.success', () => onAuthorizationCompleted());
 
   await app.register(mountProvider, {
     provider,
@@ -124,6 +138,7 @@ export async function registerAuthServer(app: FastifyInstance, options: AuthServ
     publicUrl: issuer,
     knownScopes: ['openid', 'offline_access', 'profile', ...resourceScopes],
     ...(options.registrationLimit ? { registrationLimit: options.registrationLimit } : {}),
+    ...(options.onRateLimited ? { onRateLimited: options.onRateLimited } : {}),
   });
   await app.register(interactionRoutes, {
     provider,

@@ -21,6 +21,8 @@ export async function mountProvider(
     keyring: Keyring;
     ephemeral: EphemeralStore;
     registrationLimit?: RegistrationLimit;
+    /** Told when a request is refused by a rate limit, with the limit's scope (metrics). */
+    onRateLimited?: (scope: string) => void;
     /** Scopes granted when an authorization request names none (OAuth 2.1 lets it omit scope). */
     defaultScope: string;
     /** MCP_SERVER_BASE_URL: every URL the authorization server publishes is built from it. */
@@ -42,6 +44,7 @@ export async function mountProvider(
       request.routeOptions.url === AUTH_SERVER_ROUTES.registration &&
       !(await withinRegistrationLimit(request, reply))
     ) {
+      options.onRateLimited?.('register');
       return reply;
     }
     if (request.method === 'GET' && request.routeOptions.url === AUTH_SERVER_ROUTES.authorization) {

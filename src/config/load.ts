@@ -4,6 +4,7 @@ import path from 'node:path';
 import { GatehouseError } from '../errors/index.js';
 import { expandVariables, parseServerDefinition, type UpstreamServer } from '../gateway/server-config.js';
 import type { EntraCredentialConfig, GatehouseConfig, ToolPolicySetting } from './config.js';
+import { observabilitySettings } from './observability.js';
 import { VARIABLES, type VariableName, type VariableValue } from './variables.js';
 
 export type Environment = Readonly<Record<string, string | undefined>>;
@@ -128,6 +129,7 @@ export function loadConfig(options: LoadOptions = {}): GatehouseConfig {
   const syncInterval = read('GATEHOUSE_GATEWAY_SYNC_INTERVAL') ?? 2000;
   const listTtl = read('GATEHOUSE_GATEWAY_LIST_TTL') ?? 300;
   const listWait = read('GATEHOUSE_GATEWAY_LIST_WAIT') ?? 1500;
+  const observability = observabilitySettings(read, problems);
 
   if (authEnabled) {
     if (clientId === undefined && sources.MCP_AZURE_CLIENT_ID === 'default') {
@@ -260,6 +262,7 @@ export function loadConfig(options: LoadOptions = {}): GatehouseConfig {
       listTtlMs: listTtl * 1000,
       listWaitMs: listWait,
     },
+    observability,
     toolPolicies: file.tools,
     promptPolicies: file.prompts,
     resourcePolicies: file.resources,

@@ -31,6 +31,8 @@ import { BUILT_IN_TOOLS } from '../mcp/tools/index.js';
 import { createTransportPolicy } from '../mcp/transport-checks.js';
 import type { AuditSink } from '../ops/audit.js';
 import { healthRoutes } from '../ops/health.js';
+import { Metrics } from '../ops/metrics.js';
+import { metricsRoute } from '../ops/metrics-routes.js';
 import type { ToolPolicy } from '../policy/tool-policy.js';
 import { authErrorDecorator, challengeContext, resourceServerRoutes } from '../resource-server/routes.js';
 import type { SecretBox } from '../tokens/secret-box.js';
@@ -44,6 +46,8 @@ export interface AppOptions {
   stores: Stores;
   version: string;
   audit: AuditSink;
+  /** What /metrics reports; a fresh set when not given. Audit events are counted through it. */
+  metrics?: Metrics;
   startedAt?: number;
   /**
    * Who is calling: the authenticator, or the development user. Throws to refuse. `resourcePath`
@@ -84,6 +88,8 @@ function authorizationHeaders(raw: readonly string[]): number {
 /** Assembles the Fastify application; it does not listen (tests use inject() or listen on port 0). */
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const { config, logger, stores } = options;
+  const metrics = options.metrics ?? new Metrics(options.version);
+  const audit = metrics.auditing(options.audit);
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
     // One debug line per request (below) instead of Fastify's two info lines: logging is not free on the hot path.
@@ -105,6 +111,10 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
         'The request has more than one Authorization header: send exactly one (Authorization: Bearer <access token>).',
       );
     }
+  });
+  app.addHook('onResponse', (request, reply, done) => {
+    metrics.httpResponse(request.routeOptions.url, reply.statusCode);
+    done();
   });
   if (logger.isLevelEnabled('debug')) {
     app.addHook('onResponse', async (request, reply) => {
@@ -149,7 +159,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   );
   const gateway = new Gateway(serverRegistry, {
     logger,
-    audit: options.audit,
+    audit: audit,
     version: options.version,
     listTtlMs: config.gateway.listTtlMs,
   });
@@ -166,11 +176,11 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const access = new ToolAccess(
     config.auth.scopeNames,
     toolPolicies,
-    options.audit,
+    audit,
     (tool) => surface?.toolPolicyOf(tool),
     (method, params) => builtIns?.policyOfUse(method, params),
   );
-  surface = new GatewaySurface(gateway, access, options.audit, surfaceOptions);
+  surface = new GatewaySurface(gateway, access, audit, surfaceOptions);
   const noteEvents = new NoteEvents();
   const services = {
     config,
@@ -210,6 +220,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     logMethodFailure,
     surface,
     builtIns,
+    metrics,
   );
 
   // /mcp/{server}: one upstream under its own names, without Gatehouse's own tools.
@@ -228,10 +239,10 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     let entry = perServer.get(runtime.server);
     if (entry === undefined) {
       let single: GatewaySurface | undefined;
-      const singleAccess = new ToolAccess(config.auth.scopeNames, {}, options.audit, (tool) =>
+      const singleAccess = new ToolAccess(config.auth.scopeNames, {}, audit, (tool) =>
         single?.toolPolicyOf(tool),
       );
-      single = new GatewaySurface(gateway, singleAccess, options.audit, { ...surfaceOptions, single: name });
+      single = new GatewaySurface(gateway, singleAccess, audit, { ...surfaceOptions, single: name });
       entry = {
         access: singleAccess,
         dispatcher: new McpDispatcher(
@@ -246,6 +257,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
           },
           logMethodFailure,
           single,
+          undefined,
+          metrics,
         ),
       };
       perServer.set(runtime.server, entry);
@@ -254,11 +267,13 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   };
   await serverRegistry.start(config.gateway.syncIntervalMs);
   gateway.start();
+  metrics.observeGateway(gateway);
   app.addHook('onClose', async () => {
     serverRegistry.stop();
     await gateway.close();
   });
 
+  await app.register(metricsRoute, { metrics, token: config.observability.metricsToken });
   await registerApiDocs(app, { version: options.version, baseUrl: config.server.baseUrl });
   // Browser-facing routes get helmet's full set of headers. The MCP endpoint answers JSON-RPC to
   // programs, sets the two headers that matter there itself, and skips ~1 KB of headers per call.
@@ -291,6 +306,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       durable: stores.durable,
       ephemeral: stores.ephemeral,
       ...options.authServer,
+      onRateLimited: (scope) => metrics.rateLimited(scope),
+      onTokenIssued: (grantType) => metrics.tokenIssued(grantType),
+      onAuthorizationCompleted: () => metrics.authorizationCompleted(),
       acceptsResource: (resource) => {
         const prefix = `${config.server.baseUrl}/mcp/`;
         if (resource === `${config.server.baseUrl}/sse`) return true;

@@ -7,6 +7,8 @@ import { developmentCaller } from '../identity/development-caller.js';
 import type { ToolDefinition } from '../mcp/tool.js';
 import { type AuditSink, MemoryAuditSink } from '../ops/audit.js';
 import { readVersion } from '../ops/build-info.js';
+import { Metrics, type TokenCacheStats } from '../ops/metrics.js';
+import { startMetricsListener } from '../ops/metrics-routes.js';
 import type { ToolPolicy } from '../policy/tool-policy.js';
 import { Authenticator } from '../resource-server/authenticator.js';
 import { openKeyring } from '../tokens/key-store.js';
@@ -23,6 +25,10 @@ export interface RunningGatehouse {
   logger: Logger;
   audit: AuditSink;
   keyring: Keyring;
+  /** What /metrics reports. */
+  metrics: Metrics;
+  /** The metrics listener's URL (METRICS_PORT), when there is one. */
+  metricsUrl: string | undefined;
   /** The URL the server listens on (the real port when PORT=0). */
   url: string;
   /** Stops accepting requests, lets in-flight ones finish, then closes storage. */
@@ -65,6 +71,10 @@ export async function startGatehouse(
     );
 
     const audit = options.audit ?? new MemoryAuditSink();
+    const version = readVersion();
+    const metrics = new Metrics(version);
+    const { metricsToken, metricsListener } = config.observability;
+    if (metricsToken !== undefined || metricsListener !== undefined) metrics.collectProcessMetrics();
     const master = resolveMasterSecret(config, progress);
     let keyring = options.keyring;
     if (keyring === undefined) {
@@ -77,13 +87,14 @@ export async function startGatehouse(
       keyring = stored;
     }
     progress(`Signing keys: ${keyring.current().kid} signs; ${keyring.jwks().keys.length} published`);
-    const { resolveCaller, grantRevoked } = await callerResolver(
+    const { resolveCaller, grantRevoked, tokenCacheStats } = await callerResolver(
       config,
       stores,
-      audit,
+      metrics.auditing(audit),
       keyring,
       options.fetch,
     );
+    metrics.observeTokenCache(tokenCacheStats);
     const authServer = isAuthorizationServer(config)
       ? {
           keyring,
@@ -108,7 +119,8 @@ export async function startGatehouse(
       logger,
       stores,
       audit,
-      version: readVersion(),
+      metrics,
+      version,
       resolveCaller,
       upstreamSecrets: createSecretBox(master, 'gatehouse/upstream-secrets'),
       identityFor: identityAssertions(keyring, config.server.baseUrl),
@@ -127,6 +139,20 @@ export async function startGatehouse(
     const address = await app.listen({ host: config.server.host, port: config.server.port });
     const port = (app.server.address() as { port: number }).port;
     const url = config.server.port === 0 ? address.replace(/:\d+$/, `:${port}`) : address;
+    let metricsServer: { url: string; close(): Promise<void> } | undefined;
+    if (metricsListener !== undefined) {
+      try {
+        metricsServer = await startMetricsListener(
+          metrics,
+          { ...metricsListener, token: metricsToken },
+          (error) => logger.error({ err: error }, 'collecting metrics failed'),
+        );
+      } catch (error) {
+        await app.close();
+        throw error;
+      }
+      progress(`Metrics: ${metricsServer.url}`);
+    }
     let closing: Promise<void> | undefined;
     return {
       app,
@@ -134,6 +160,8 @@ export async function startGatehouse(
       logger,
       audit,
       keyring,
+      metrics,
+      metricsUrl: metricsServer?.url,
       url,
       close() {
         closing ??= (async () => {
@@ -141,6 +169,7 @@ export async function startGatehouse(
           // every connection left: keep-alive connections would otherwise hold the close open until
           // their keep-alive timeout, and some (behind hijacked replies) are never seen as idle.
           const closed = app.close();
+          await metricsServer?.close();
           const deadline = Date.now() + config.server.shutdownTimeoutMs;
           while (inFlight > 0 && Date.now() < deadline)
             await new Promise((resolve) => setTimeout(resolve, 20));
@@ -169,10 +198,15 @@ export async function callerResolver(
 ): Promise<{
   resolveCaller: (request: FastifyRequest, resourcePath?: string) => Caller | Promise<Caller>;
   grantRevoked: (grantId: string) => void;
+  tokenCacheStats: () => TokenCacheStats;
 }> {
   if (!config.auth.enabled) {
     const caller = await developmentCaller(stores.durable.users);
-    return { resolveCaller: () => caller, grantRevoked: () => {} };
+    return {
+      resolveCaller: () => caller,
+      grantRevoked: () => {},
+      tokenCacheStats: () => ({ hits: 0, misses: 0, entries: 0 }),
+    };
   }
   const authenticator = new Authenticator({
     config,
@@ -195,6 +229,7 @@ export async function callerResolver(
       return authenticator.cached(request.headers.authorization, resource) ?? authenticate(request, resource);
     },
     grantRevoked: (grantId) => authenticator.grantRevoked(grantId),
+    tokenCacheStats: () => authenticator.tokenCacheStats(),
   };
 
   function authenticate(request: FastifyRequest, resource: string | undefined) {
