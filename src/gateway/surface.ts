@@ -10,6 +10,7 @@ import type { IdentityForward } from './identity-assertion.js';
 import { exposedName, exposedUri, parseExposedUri, serverOfName } from './naming.js';
 import type { ListKind, ServerRuntime } from './runtime.js';
 import type { UpstreamServer } from './server-config.js';
+import { UpstreamRpcError } from './upstream/connection.js';
 
 type Item = Record<string, unknown>;
 
@@ -218,11 +219,28 @@ export class GatewaySurface {
   ): Promise<Item> {
     const started = performance.now();
     let outcome = 'ok';
+    let rpcCode: number | undefined;
+    const span = context.trace?.startUpstream({
+      server: runtime.server.name,
+      method,
+      params,
+      url: runtime.server.transport.kind === 'stdio' ? undefined : runtime.server.transport.url,
+      protocolVersion: runtime.connection.protocolVersion,
+    });
     try {
       const pending = this.options.identityFor?.(context.caller, runtime.server);
       const identity = pending === undefined ? undefined : await pending;
-      const headers = identity?.headers;
+      let headers = identity?.headers;
       let forwarded = withoutProtocolMeta(params);
+      if (span !== undefined) {
+        // The upstream continues this call's span: in _meta (MCP) and in the HTTP headers (remote upstreams).
+        const trace = {
+          traceparent: span.traceparent,
+          ...(span.tracestate ? { tracestate: span.tracestate } : {}),
+        };
+        headers = { ...headers, ...trace };
+        forwarded = { ...forwarded, _meta: { ...(forwarded._meta as Item | undefined), ...trace } };
+      }
       if (identity?.meta !== undefined || context.logLevel !== undefined) {
         const meta = {
           ...identity?.meta,
@@ -247,8 +265,10 @@ export class GatewaySurface {
       return result;
     } catch (error) {
       outcome = error instanceof GatehouseError ? error.code : 'upstream-error';
+      if (error instanceof UpstreamRpcError) rpcCode = error.rpcCode;
       throw error;
     } finally {
+      span?.end(outcome, rpcCode);
       this.audit.emit({
         type: 'gateway.forward',
         at: new Date().toISOString(),

@@ -33,6 +33,7 @@ import type { AuditSink } from '../ops/audit.js';
 import { healthRoutes } from '../ops/health.js';
 import { Metrics } from '../ops/metrics.js';
 import { metricsRoute } from '../ops/metrics-routes.js';
+import { createTracing } from '../ops/tracing.js';
 import type { ToolPolicy } from '../policy/tool-policy.js';
 import { authErrorDecorator, challengeContext, resourceServerRoutes } from '../resource-server/routes.js';
 import type { SecretBox } from '../tokens/secret-box.js';
@@ -90,6 +91,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const { config, logger, stores } = options;
   const metrics = options.metrics ?? new Metrics(options.version);
   const audit = metrics.auditing(options.audit);
+  const traces = config.observability.traces;
+  const tracing = traces === undefined ? undefined : createTracing(traces, options.version);
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
     // One debug line per request (below) instead of Fastify's two info lines: logging is not free on the hot path.
@@ -271,6 +274,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   app.addHook('onClose', async () => {
     serverRegistry.stop();
     await gateway.close();
+    await tracing?.shutdown();
   });
 
   await app.register(metricsRoute, { metrics, token: config.observability.metricsToken });
@@ -330,6 +334,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     bodyLimit: config.server.bodyLimit,
     resolveCaller: options.resolveCaller,
     decorateAuthError,
+    tracing,
   };
   const sessionHooks = {
     provideSessionNotifier: (notify: (sessionId: string, message: unknown) => boolean) =>

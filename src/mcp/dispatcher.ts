@@ -3,6 +3,7 @@ import type { GatewaySurface } from '../gateway/surface.js';
 import { type Relay, UpstreamRpcError } from '../gateway/upstream/connection.js';
 import type { Caller } from '../identity/caller.js';
 import type { McpObserver } from '../ops/metrics.js';
+import type { RequestSpan } from '../ops/tracing.js';
 import type { BuiltInSurface } from './built-in-surface.js';
 import { contentHandlers } from './content-handlers.js';
 import {
@@ -37,6 +38,8 @@ export interface RequestContext {
    * receives as the caller sent them.
    */
   readonly stateless?: StatelessEnvelope | undefined;
+  /** The request's server span, when traces are exported: relayed calls start their span under it. */
+  readonly trace?: RequestSpan | undefined;
 }
 
 export interface StatelessEnvelope {
