@@ -43,6 +43,8 @@ export interface UserRepository {
   upsert(input: UpsertUserInput): Promise<UserRecord>;
   findById(id: string): Promise<UserRecord | undefined>;
   findByIdentity(tenantId: string, objectId: string): Promise<UserRecord | undefined>;
+  /** Users whose preferred username is `username`, ignoring case (several tenants may share one). */
+  findByPreferredUsername(username: string): Promise<UserRecord[]>;
 }
 
 export interface NoteRepository {
@@ -77,6 +79,8 @@ export interface MembershipInput {
 export interface MembershipRepository {
   /** The user's memberships, oldest first. */
   listForUser(userId: string): Promise<MembershipRecord[]>;
+  /** Every membership, by user id then oldest first (for administration). */
+  listAll(): Promise<MembershipRecord[]>;
   /** Adds a membership; adding the same (user, org, team, role) twice keeps one. */
   add(input: MembershipInput): Promise<MembershipRecord>;
   /** True when the membership existed and was removed. */

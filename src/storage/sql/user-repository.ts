@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Selectable } from 'kysely';
+import { type Selectable, sql } from 'kysely';
 import type { UserRecord, UserRepository } from '../contract.js';
 import { attempt, type SqlBackend } from './backend.js';
 import { epochMs, type UsersTable } from './tables.js';
@@ -51,6 +51,18 @@ export function createUserRepository(backend: SqlBackend): UserRepository {
           .where('object_id', '=', objectId)
           .executeTakeFirst();
         return row === undefined ? undefined : toUserRecord(row);
+      }),
+
+    findByPreferredUsername: (username) =>
+      attempt(backend, async () => {
+        const rows = await db
+          .selectFrom('users')
+          .selectAll()
+          .where(sql<string>`lower(preferred_username)`, '=', username.toLowerCase())
+          .orderBy('created_at', 'asc')
+          .orderBy('id', 'asc')
+          .execute();
+        return rows.map(toUserRecord);
       }),
   };
 }
