@@ -335,6 +335,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     resolveCaller: options.resolveCaller,
     decorateAuthError,
     tracing,
+    observer: metrics,
   };
   const sessionHooks = {
     provideSessionNotifier: (notify: (sessionId: string, message: unknown) => boolean) =>

@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { GatehouseError } from '../errors/index.js';
 import { type Relay, UpstreamRpcError } from '../gateway/upstream/connection.js';
 import type { Caller } from '../identity/caller.js';
+import type { McpObserver } from '../ops/metrics.js';
 import type { RequestSpan, Tracing } from '../ops/tracing.js';
 import {
   type McpDispatcher,
@@ -49,6 +50,8 @@ export interface McpEndpointOptions {
   resolveCaller(request: FastifyRequest): Caller | Promise<Caller>;
   /** Adds WWW-Authenticate / Retry-After for authentication failures. */
   decorateAuthError(reply: FastifyReply, error: GatehouseError): void;
+  /** Told of the requests the endpoint answers itself (server/discover); the dispatcher reports the rest. */
+  observer?: McpObserver | undefined;
   /** When traces are exported: a span per request (docs/operations.md#traces). */
   tracing?: Tracing | undefined;
 }
@@ -269,6 +272,7 @@ export async function mcpEndpoint(app: FastifyInstance, options: McpEndpointOpti
 
     const serverMeta = serverMetaOf(dispatcher);
     if (era.ownMethods.has(message.method)) {
+      options.observer?.mcpRequest(message.method, true);
       const result = era.writeResult(
         message.method,
         discoverResult(dispatcher.describe(), (method) => dispatcher.serves(method)),

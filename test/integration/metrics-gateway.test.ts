@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { STATELESS_PROTOCOL_VERSION } from '../../src/mcp/protocol.js';
+import { MCP_JSON_HEADERS } from '../helpers/auth-fixture.js';
 import {
   type GatewayFixture,
   startGatewayFixture,
@@ -46,6 +48,26 @@ describe('gateway metrics', () => {
     expect(failed.body.error).toBeDefined();
     const code = failed.body.error.data.code as string;
     await upstream.behave('ok');
+    const discover = await fetch(f.mcpUrl, {
+      method: 'POST',
+      headers: {
+        ...MCP_JSON_HEADERS,
+        'mcp-protocol-version': STATELESS_PROTOCOL_VERSION,
+        'mcp-method': 'server/discover',
+      },
+      body: JSON.stringify({
+        jsonrpc: '2.0',
+        id: 1,
+        method: 'server/discover',
+        params: {
+          _meta: {
+            'io.modelcontextprotocol/protocolVersion': STATELESS_PROTOCOL_VERSION,
+            'io.modelcontextprotocol/clientCapabilities': {},
+          },
+        },
+      }),
+    });
+    expect(discover.status).toBe(200);
 
     const text = await scrape();
     expect(
@@ -65,6 +87,7 @@ describe('gateway metrics', () => {
     ).toBe(1);
     expect(value(text, 'gatehouse_mcp_requests_total{method="tools/call",outcome="ok"}')).toBe(1);
     expect(value(text, 'gatehouse_mcp_requests_total{method="tools/call",outcome="error"}')).toBe(1);
+    expect(value(text, 'gatehouse_mcp_requests_total{method="server/discover",outcome="ok"}')).toBe(1);
     expect(value(text, 'gatehouse_upstream_circuit_open{server="up"}')).toBe(0);
     expect([0, 1]).toContain(value(text, 'gatehouse_upstream_up{server="up"}'));
     const statuses = ['unknown', 'healthy', 'unhealthy'].map((status) =>
