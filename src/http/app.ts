@@ -33,7 +33,6 @@ import type { AuditSink } from '../ops/audit.js';
 import { healthRoutes } from '../ops/health.js';
 import { Metrics } from '../ops/metrics.js';
 import { metricsRoute } from '../ops/metrics-routes.js';
-import { createTracing } from '../ops/tracing.js';
 import type { ToolPolicy } from '../policy/tool-policy.js';
 import { authErrorDecorator, challengeContext, resourceServerRoutes } from '../resource-server/routes.js';
 import type { SecretBox } from '../tokens/secret-box.js';
@@ -92,7 +91,11 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const metrics = options.metrics ?? new Metrics(options.version);
   const audit = metrics.auditing(options.audit);
   const traces = config.observability.traces;
-  const tracing = traces === undefined ? undefined : createTracing(traces, options.version);
+  // The OpenTelemetry SDK is loaded only when traces are exported.
+  const tracing =
+    traces === undefined
+      ? undefined
+      : (await import('../ops/tracing.js')).createTracing(traces, options.version);
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
     // One debug line per request (below) instead of Fastify's two info lines: logging is not free on the hot path.
