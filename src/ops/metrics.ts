@@ -222,15 +222,31 @@ export class Metrics implements McpObserver {
 
   /**
    * An AuditSink that passes every event on to `inner` and counts what it says: authentication
-   * failures, tool decisions, and relayed calls with their durations.
+   * failures, tool decisions, and relayed calls with their durations. Whatever else `inner` offers
+   * (its stats(), its close()) is reachable on the returned sink too, answered by `inner` itself.
    */
-  auditing(inner: AuditSink): AuditSink {
-    return {
+  auditing<T extends AuditSink>(inner: T): T {
+    const tee = {
       emit: (event: AuditEvent) => {
         inner.emit(event);
         this.#count(event);
       },
-    };
+    } as unknown as T;
+    for (let source: object | null = inner; source !== null && source !== Object.prototype; ) {
+      for (const key of Object.getOwnPropertyNames(source)) {
+        if (key === 'constructor' || key in tee) continue;
+        const descriptor = Object.getOwnPropertyDescriptor(source, key) as PropertyDescriptor;
+        Object.defineProperty(tee, key, {
+          enumerable: descriptor.enumerable ?? false,
+          get: () => {
+            const value = (inner as Record<string, unknown>)[key];
+            return typeof value === 'function' ? value.bind(inner) : value;
+          },
+        });
+      }
+      source = Object.getPrototypeOf(source) as object | null;
+    }
+    return tee;
   }
 
   #count(event: AuditEvent): void {

@@ -80,4 +80,26 @@ describe('Metrics', () => {
     one.rateLimited('mcp-user');
     expect(await text(one)).toContain('gatehouse_rate_limited_total{scope="mcp-user"} 1\n');
   });
+
+  it('keeps what the inner sink offers besides emit, answered by the inner sink', async () => {
+    class CountingSink {
+      readonly #seen: string[] = [];
+      emit(event: { type: string }): void {
+        this.#seen.push(event.type);
+      }
+      stats() {
+        return { queued: this.#seen.length };
+      }
+      get last() {
+        return this.#seen.at(-1);
+      }
+    }
+    const inner = new CountingSink();
+    const tee = new Metrics().auditing(inner as never) as unknown as CountingSink;
+    tee.emit({ type: 'tool.decision' } as never);
+    expect(tee.stats()).toEqual({ queued: 1 });
+    expect(tee.last).toBe('tool.decision');
+    const memory = new Metrics().auditing(new MemoryAuditSink());
+    expect(memory.events).toEqual([]);
+  });
 });
