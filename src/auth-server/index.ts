@@ -32,6 +32,11 @@ export interface AuthServerOptions {
   /** Registrations per IP address and window (DEFAULT_REGISTRATION_LIMIT otherwise). */
   /** Told when a grant is revoked (revocation endpoint, refresh-token reuse), so its tokens stop at once. */
   onGrantRevoked?: (grantId: string) => void;
+  /** Told when a request is refused by a rate limit, with the limit's scope (metrics). */
+  onRateLimited?: (scope: string) => void;
+  /** Told of each token issued (by grant type) and each completed authorization (metrics). */
+  onTokenIssued?: (grantType: string) => void;
+  onAuthorizationCompleted?: () => void;
   /** Resources besides /mcp that tokens may be bound to (the gateway's /mcp/{server}). */
   acceptsResource?: (resource: string) => boolean;
   /** Receives sign-ins, consent decisions and revocations. */
@@ -180,6 +185,15 @@ export async function registerAuthServer(app: FastifyInstance, options: AuthServ
     options.onGrantRevoked?.(grantId);
   });
   answerStorageOutages(provider);
+  const { onTokenIssued, onAuthorizationCompleted } = options;
+  if (onTokenIssued !== undefined) {
+    provider.on('grant.success', (ctx: { oidc?: { params?: { grant_type?: unknown } } }) => {
+      const grantType = ctx.oidc?.params?.grant_type;
+      onTokenIssued(typeof grantType === 'string' ? grantType : 'unknown');
+    });
+  }
+  if (onAuthorizationCompleted !== undefined)
+    provider.on('authorization.success', () => onAuthorizationCompleted());
 
   await app.register(mountProvider, {
     provider,

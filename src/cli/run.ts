@@ -3,6 +3,7 @@ import { clientConfigCommand } from './client-config.js';
 import { devEntraCommand } from './dev-entra.js';
 import { doctorCommand } from './doctor.js';
 import { keysCommand } from './keys.js';
+import { membersCommand } from './members.js';
 import { migrateCommand } from './migrate.js';
 import { serveCommand } from './serve.js';
 
@@ -17,13 +18,14 @@ const COMMANDS: readonly Command[] = [
   serveCommand,
   migrateCommand,
   keysCommand,
+  membersCommand,
   clientConfigCommand,
   doctorCommand,
   devEntraCommand,
   adminCommand,
 ];
 /** Commands that read their own arguments; the others take none. */
-const WITH_ARGUMENTS = new Set(['dev-entra', 'keys', 'client-config', 'admin']);
+const WITH_ARGUMENTS = new Set(['dev-entra', 'keys', 'client-config', 'admin', 'members']);
 
 const USAGE = `Usage: gatehouse [command] [--help]
 

@@ -123,6 +123,22 @@ export interface GatehouseConfig {
   readonly promptPolicies: Readonly<Record<string, ToolPolicySetting>>;
   /** Per-resource requirements from the config file's "resources" section (same shape as a tool's). */
   readonly resourcePolicies: Readonly<Record<string, ToolPolicySetting>>;
+  /** Prometheus /metrics and OpenTelemetry traces (docs/operations.md). */
+  readonly observability: {
+    /** METRICS_TOKEN: /metrics on the main listener needs it as a bearer token; off without it. */
+    readonly metricsToken: string | undefined;
+    /** METRICS_HOST/METRICS_PORT: a listener of its own for /metrics; undefined = none. */
+    readonly metricsListener: { readonly host: string; readonly port: number } | undefined;
+    /** Set when spans are exported (an OTLP endpoint is set and OTEL_TRACES_EXPORTER is not none). */
+    readonly traces:
+      | {
+          /** Where spans are posted (…/v1/traces). */
+          readonly url: string;
+          readonly headers: Readonly<Record<string, string>>;
+          readonly serviceName: string;
+        }
+      | undefined;
+  };
   /** Where each setting came from, for the start-up summary: variable name → 'env' | 'file' | 'default'. */
   readonly sources: Readonly<Record<string, 'env' | 'file' | 'default'>>;
   readonly configFile: string | undefined;

@@ -5,6 +5,7 @@ import { GatehouseError } from '../errors/index.js';
 import { expandVariables, parseServerDefinition, type UpstreamServer } from '../gateway/server-config.js';
 import { readChatSettings } from './chat-settings.js';
 import type { EntraCredentialConfig, GatehouseConfig, ToolPolicySetting, ToolRateLimit } from './config.js';
+import { observabilitySettings } from './observability.js';
 import { reconcileSourceSettings } from './reconcile.js';
 import { redactUrl, VARIABLES, type VariableName, type VariableValue } from './variables.js';
 
@@ -164,6 +165,7 @@ export function loadConfig(options: LoadOptions = {}): GatehouseConfig {
   const chat = readChatSettings(read, problems, {
     hasEntraCredential: authEnabled && entraCredential !== undefined,
   });
+  const observability = observabilitySettings(read, problems);
 
   if (authEnabled) {
     if (clientId === undefined && sources.MCP_AZURE_CLIENT_ID === 'default') {
@@ -319,6 +321,7 @@ export function loadConfig(options: LoadOptions = {}): GatehouseConfig {
     breakGlass: { username: adminUsername, passwordHash: adminPasswordHash },
     audit,
     chat,
+    observability,
     toolPolicies: file.tools,
     promptPolicies: file.prompts,
     resourcePolicies: file.resources,

@@ -220,6 +220,13 @@ function masterSecretValue(raw: string): Parsed<string> {
       );
 }
 
+function secretTokenValue(raw: string): Parsed<string> {
+  const value = raw.trim();
+  return value.length >= 32
+    ? ok(value)
+    : problem('it is shorter than 32 characters: make one with `openssl rand -base64 48`');
+}
+
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 export const VARIABLES = {
@@ -734,6 +741,55 @@ export const VARIABLES = {
       'Seconds the chat backend may take for a whole answer; past it send_message fails and stores nothing.',
     defaultText: '120',
     parse: integerValue(1, 3600, ' seconds'),
+  },
+  METRICS_TOKEN: {
+    name: 'METRICS_TOKEN',
+    description:
+      'Bearer token that GET /metrics on the main listener requires (Authorization: Bearer <token>); at least 32 characters. Without it (and without METRICS_PORT) /metrics is off and answers 404 GH_METRICS_DISABLED.',
+    parse: secretTokenValue,
+  },
+  METRICS_PORT: {
+    name: 'METRICS_PORT',
+    description:
+      'When set, /metrics is also served on a listener of its own on METRICS_HOST:METRICS_PORT (0 picks a free port), without a token unless METRICS_TOKEN is set. Keep it off the public network.',
+    parse: integerValue(0, 65535),
+  },
+  METRICS_HOST: {
+    name: 'METRICS_HOST',
+    description: 'Address the METRICS_PORT listener binds to.',
+    defaultText: '127.0.0.1',
+    parse: stringValue,
+  },
+  OTEL_TRACES_EXPORTER: {
+    name: 'OTEL_TRACES_EXPORTER',
+    description:
+      'otlp exports traces over OTLP/HTTP (the default once an OTLP endpoint is set); none turns tracing off whatever else is set. Tracing is off when no OTLP endpoint is set.',
+    defaultText: 'otlp when an endpoint is set',
+    parse: oneOf('otlp', 'none'),
+  },
+  OTEL_EXPORTER_OTLP_ENDPOINT: {
+    name: 'OTEL_EXPORTER_OTLP_ENDPOINT',
+    description:
+      'Base URL of an OpenTelemetry collector (OTLP/HTTP, e.g. http://collector:4318); spans go to {endpoint}/v1/traces. Setting it turns tracing on (docs/operations.md#traces).',
+    parse: urlValue(['http:', 'https:']),
+  },
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: {
+    name: 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT',
+    description:
+      'Full URL spans are posted to (OTLP/HTTP), used as is; wins over OTEL_EXPORTER_OTLP_ENDPOINT. Setting it turns tracing on.',
+    parse: urlValue(['http:', 'https:']),
+  },
+  OTEL_EXPORTER_OTLP_HEADERS: {
+    name: 'OTEL_EXPORTER_OTLP_HEADERS',
+    description:
+      'Headers sent with every export, as key=value pairs separated by commas (e.g. an API key of the collector).',
+    parse: stringValue,
+  },
+  OTEL_SERVICE_NAME: {
+    name: 'OTEL_SERVICE_NAME',
+    description: 'service.name of the exported spans.',
+    defaultText: 'gatehouse',
+    parse: stringValue,
   },
 } as const satisfies Record<string, VariableSpec>;
 

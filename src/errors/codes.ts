@@ -422,6 +422,28 @@ export const ERROR_CATALOGUE = {
     summary:
       'Five failed break-glass logins locked the account or the address for 5 minutes; retry after Retry-After seconds.',
   },
+  GH_METRICS_DISABLED: {
+    status: 404,
+    summary:
+      '/metrics is off on this listener: set METRICS_TOKEN to scrape it here with a bearer token, or METRICS_PORT to serve it on a listener of its own.',
+  },
+  GH_METRICS_UNAUTHORIZED: {
+    status: 401,
+    summary: '/metrics needs Authorization: Bearer <METRICS_TOKEN>; the token was missing or wrong.',
+  },
+  GH_MEMBERS_USER_NOT_FOUND: {
+    status: 404,
+    summary: 'gatehouse members: no user matches the given id, tenantId/objectId or username.',
+  },
+  GH_MEMBERS_USER_AMBIGUOUS: {
+    status: 409,
+    summary:
+      'gatehouse members: the username belongs to more than one user (in different tenants); name the user by id or tenantId/objectId.',
+  },
+  GH_MEMBERS_NOT_FOUND: {
+    status: 404,
+    summary: 'gatehouse members remove: the user has no such membership.',
+  },
 } as const satisfies Record<string, { status: number; rpc?: number; summary: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CATALOGUE;

@@ -11,6 +11,7 @@ import type { IdentityForward } from './identity-assertion.js';
 import { exposedName, exposedUri, parseExposedUri, serverOfName } from './naming.js';
 import type { ListKind, ServerRuntime } from './runtime.js';
 import type { UpstreamServer } from './server-config.js';
+import { UpstreamRpcError } from './upstream/connection.js';
 
 type Item = Record<string, unknown>;
 
@@ -220,6 +221,14 @@ export class GatewaySurface {
     const started = performance.now();
     let outcome = 'ok';
     let errorCode: string | null = null;
+    let rpcCode: number | undefined;
+    const span = context.trace?.startUpstream({
+      server: runtime.server.name,
+      method,
+      params,
+      url: runtime.server.transport.kind === 'stdio' ? undefined : runtime.server.transport.url,
+      protocolVersion: runtime.connection.protocolVersion,
+    });
     try {
       const pending = this.options.identityFor?.(context.caller, runtime.server);
       let identity: Awaited<typeof pending>;
@@ -236,8 +245,17 @@ export class GatewaySurface {
           _meta: { 'io.gatehouse/error-code': error.code },
         };
       }
-      const headers = identity?.headers;
+      let headers = identity?.headers;
       let forwarded = withoutProtocolMeta(params);
+      if (span !== undefined) {
+        // The upstream continues this call's span: in _meta (MCP) and in the HTTP headers (remote upstreams).
+        const trace = {
+          traceparent: span.traceparent,
+          ...(span.tracestate ? { tracestate: span.tracestate } : {}),
+        };
+        headers = { ...headers, ...trace };
+        forwarded = { ...forwarded, _meta: { ...(forwarded._meta as Item | undefined), ...trace } };
+      }
       if (identity?.meta !== undefined || context.logLevel !== undefined) {
         const meta = {
           ...identity?.meta,
@@ -267,8 +285,10 @@ export class GatewaySurface {
     } catch (error) {
       outcome = error instanceof GatehouseError ? error.code : 'upstream-error';
       errorCode = error instanceof GatehouseError ? error.code : null;
+      if (error instanceof UpstreamRpcError) rpcCode = error.rpcCode;
       throw error;
     } finally {
+      span?.end(outcome, rpcCode);
       this.audit.emit({
         type: 'gateway.forward',
         at: new Date().toISOString(),

@@ -36,6 +36,8 @@ import type { AuditSink } from '../ops/audit.js';
 import type { SearchAudit } from '../ops/audit-log.js';
 import { auditRoutes, auditSearch } from '../ops/audit-routes.js';
 import { healthRoutes } from '../ops/health.js';
+import { Metrics } from '../ops/metrics.js';
+import { metricsRoute } from '../ops/metrics-routes.js';
 import { installRateLimits, type RateLimitScope } from '../ops/rate-limit.js';
 import { rateLimitSettings } from '../ops/rate-limit-policy.js';
 import type { ToolPolicy } from '../policy/tool-policy.js';
@@ -53,6 +55,8 @@ export interface AppOptions {
   stores: Stores;
   version: string;
   audit: AuditSink;
+  /** What /metrics reports; a fresh set when not given. Audit events are counted through it. */
+  metrics?: Metrics;
   startedAt?: number;
   /**
    * Who is calling: the authenticator, or the development user. Throws to refuse. `resourcePath`
@@ -103,6 +107,14 @@ function authorizationHeaders(raw: readonly string[]): number {
 /** Assembles the Fastify application; it does not listen (tests use inject() or listen on port 0). */
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const { config, logger, stores } = options;
+  const metrics = options.metrics ?? new Metrics(options.version);
+  const audit = metrics.auditing(options.audit);
+  const traces = config.observability.traces;
+  // The OpenTelemetry SDK is loaded only when traces are exported.
+  const tracing =
+    traces === undefined
+      ? undefined
+      : (await import('../ops/tracing.js')).createTracing(traces, options.version);
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
     // One debug line per request (below) instead of Fastify's two info lines: logging is not free on the hot path.
@@ -127,6 +139,10 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     }
   });
   refuseForeignHosts(app, config.server.baseUrl);
+  app.addHook('onResponse', (request, reply, done) => {
+    metrics.httpResponse(request.routeOptions.url, reply.statusCode);
+    done();
+  });
   if (logger.isLevelEnabled('debug')) {
     app.addHook('onResponse', async (request, reply) => {
       request.log.debug(
@@ -145,8 +161,11 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const limits = await installRateLimits(app, {
     settings: rateLimitSettings(config, options.toolPolicies),
     ...(stores.redis ? { redis: stores.redis } : {}),
-    audit: options.audit,
-    ...(options.onRateLimited ? { onLimited: options.onRateLimited } : {}),
+    audit,
+    onLimited: (scope) => {
+      metrics.rateLimited(scope);
+      options.onRateLimited?.(scope);
+    },
   });
 
   const decorateAuthError = authErrorDecorator(challengeContext(config));
@@ -185,7 +204,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   );
   const gateway = new Gateway(serverRegistry, {
     logger,
-    audit: options.audit,
+    audit: audit,
     version: options.version,
     listTtlMs: config.gateway.listTtlMs,
   });
@@ -202,11 +221,11 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const access = new ToolAccess(
     config.auth.scopeNames,
     toolPolicies,
-    options.audit,
+    audit,
     (tool) => surface?.toolPolicyOf(tool),
     (method, params) => builtIns?.policyOfUse(method, params),
   );
-  surface = new GatewaySurface(gateway, access, options.audit, surfaceOptions);
+  surface = new GatewaySurface(gateway, access, audit, surfaceOptions);
   const noteEvents = new NoteEvents();
   const searchAudit = options.searchAudit ?? auditSearch(stores.durable.auditLog);
   const services = {
@@ -227,7 +246,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const registry = new ToolRegistry(
     tools,
     (error, tool) => logger.error({ err: error, tool }, 'tool failed'),
-    options.audit,
+    audit,
   );
   const logMethodFailure = (error: unknown, method: string) =>
     logger.error({ err: error, method }, 'MCP method failed');
@@ -253,6 +272,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     logMethodFailure,
     surface,
     builtIns,
+    metrics,
   );
 
   // /mcp/{server}: one upstream under its own names, without Gatehouse's own tools.
@@ -271,10 +291,10 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     let entry = perServer.get(runtime.server);
     if (entry === undefined) {
       let single: GatewaySurface | undefined;
-      const singleAccess = new ToolAccess(config.auth.scopeNames, {}, options.audit, (tool) =>
+      const singleAccess = new ToolAccess(config.auth.scopeNames, {}, audit, (tool) =>
         single?.toolPolicyOf(tool),
       );
-      single = new GatewaySurface(gateway, singleAccess, options.audit, { ...surfaceOptions, single: name });
+      single = new GatewaySurface(gateway, singleAccess, audit, { ...surfaceOptions, single: name });
       entry = {
         access: singleAccess,
         dispatcher: new McpDispatcher(
@@ -289,6 +309,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
           },
           logMethodFailure,
           single,
+          undefined,
+          metrics,
         ),
       };
       perServer.set(runtime.server, entry);
@@ -297,11 +319,14 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   };
   await serverRegistry.start(config.gateway.syncIntervalMs);
   gateway.start();
+  metrics.observeGateway(gateway);
   app.addHook('onClose', async () => {
     serverRegistry.stop();
     await gateway.close();
+    await tracing?.shutdown();
   });
 
+  await app.register(metricsRoute, { metrics, token: config.observability.metricsToken });
   await registerApiDocs(app, { version: options.version, baseUrl: config.server.baseUrl });
   // The browser pages sign in through the same Entra client as the authorization server's sign-in.
   const entra = options.authServer ? gatehouseEntraClient(config, options.authServer.fetch) : undefined;
@@ -309,7 +334,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     config,
     durable: stores.durable,
     ephemeral: stores.ephemeral,
-    audit: options.audit,
+    audit,
     version: options.version,
     startedAt,
     secret: options.webSecret ?? randomBytes(32).toString('base64url'),
@@ -350,10 +375,12 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       durable: stores.durable,
       ephemeral: stores.ephemeral,
       ...options.authServer,
-      audit: options.audit,
+      audit,
       ...(options.delegated ? { delegated: options.delegated } : {}),
       ...(entra ? { entra } : {}),
       browserCallback: pages.browserCallback,
+      onTokenIssued: (grantType) => metrics.tokenIssued(grantType),
+      onAuthorizationCompleted: () => metrics.authorizationCompleted(),
       acceptsResource: (resource) => {
         const prefix = `${config.server.baseUrl}/mcp/`;
         if (
@@ -380,6 +407,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     resolveCaller: options.resolveCaller,
     decorateAuthError,
     limits,
+    tracing,
+    observer: metrics,
   };
   const sessionHooks = {
     provideSessionNotifier: (notify: (sessionId: string, message: unknown) => boolean) =>

@@ -11,7 +11,10 @@ import { developmentCaller } from '../identity/development-caller.js';
 import type { ToolDefinition } from '../mcp/tool.js';
 import type { AuditSink } from '../ops/audit.js';
 import { DurableAuditSink } from '../ops/audit-writer.js';
+import { createBreakGlassLogin } from '../ops/break-glass.js';
 import { readVersion } from '../ops/build-info.js';
+import { Metrics, type TokenCacheStats } from '../ops/metrics.js';
+import { startMetricsListener } from '../ops/metrics-routes.js';
 import type { RateLimitScope } from '../ops/rate-limit.js';
 import type { ToolPolicy } from '../policy/tool-policy.js';
 import { Authenticator } from '../resource-server/authenticator.js';
@@ -29,6 +32,10 @@ export interface RunningGatehouse {
   logger: Logger;
   audit: AuditSink;
   keyring: Keyring;
+  /** What /metrics reports. */
+  metrics: Metrics;
+  /** The metrics listener's URL (METRICS_PORT), when there is one. */
+  metricsUrl: string | undefined;
   /** The URL the server listens on (the real port when PORT=0). */
   url: string;
   /** Stops accepting requests, lets in-flight ones finish, then closes storage. */
@@ -80,6 +87,14 @@ export async function startGatehouse(
 
     if (options.audit === undefined) durableAudit = durableAuditSink(config, stores, logger).start();
     const audit = options.audit ?? durableAudit!;
+    const version = readVersion();
+    const metrics = new Metrics(version);
+    const { metricsToken, metricsListener } = config.observability;
+    if (metricsToken !== undefined || metricsListener !== undefined) metrics.collectProcessMetrics();
+    if (durableAudit !== undefined) {
+      const sink = durableAudit;
+      metrics.observeAudit(() => sink.stats());
+    }
     const master = resolveMasterSecret(config, progress);
     let keyring = options.keyring;
     if (keyring === undefined) {
@@ -94,15 +109,16 @@ export async function startGatehouse(
     progress(`Signing keys: ${keyring.current().kid} signs; ${keyring.jwks().keys.length} published`);
     const entraTokens = createSecretBox(master, 'gatehouse/entra-tokens');
     const delegated = delegatedAccess(config, stores, entraTokens, options.fetch);
-    const { resolveCaller, grantRevoked } = await callerResolver(
+    const { resolveCaller, grantRevoked, tokenCacheStats } = await callerResolver(
       config,
       stores,
-      audit,
+      metrics.auditing(audit),
       keyring,
       options.fetch,
       delegated,
       (error, message) => logger.warn({ err: error }, message),
     );
+    metrics.observeTokenCache(tokenCacheStats);
     const authServer = isAuthorizationServer(config)
       ? {
           keyring,
@@ -122,19 +138,31 @@ export async function startGatehouse(
         : 'Authentication: OFF (development mode)',
     );
     progress(chatStatusLine(config));
+    const checkBreakGlassLogin =
+      options.checkBreakGlassLogin ??
+      createBreakGlassLogin({
+        config: config.breakGlass,
+        store: stores.ephemeral,
+        audit: metrics.auditing(audit),
+      })?.checkBreakGlassLogin;
+    if (checkBreakGlassLogin !== undefined)
+      progress(
+        `Break-glass login: enabled at ${config.server.baseUrl}/admin/login (${config.breakGlass.username})`,
+      );
     const app = await buildApp({
       config,
       logger,
       stores,
       audit,
-      version: readVersion(),
+      metrics,
+      version,
       resolveCaller,
       upstreamSecrets: createSecretBox(master, 'gatehouse/upstream-secrets'),
       identityFor: withDelegatedAuth(identityAssertions(keyring, config.server.baseUrl), delegated),
       jwks: () => keyring.jwks(),
       webSecret: deriveKey(master.value, 'gatehouse/web pages').toString('base64url'),
       ...(options.searchAudit ? { searchAudit: options.searchAudit } : {}),
-      ...(options.checkBreakGlassLogin ? { checkBreakGlassLogin: options.checkBreakGlassLogin } : {}),
+      ...(checkBreakGlassLogin ? { checkBreakGlassLogin } : {}),
       ...(authServer ? { authServer } : {}),
       ...(delegated ? { delegated } : {}),
       toolPolicies: { ...config.toolPolicies, ...options.toolPolicies },
@@ -151,6 +179,20 @@ export async function startGatehouse(
     const address = await app.listen({ host: config.server.host, port: config.server.port });
     const port = (app.server.address() as { port: number }).port;
     const url = config.server.port === 0 ? address.replace(/:\d+$/, `:${port}`) : address;
+    let metricsServer: { url: string; close(): Promise<void> } | undefined;
+    if (metricsListener !== undefined) {
+      try {
+        metricsServer = await startMetricsListener(
+          metrics,
+          { ...metricsListener, token: metricsToken },
+          (error) => logger.error({ err: error }, 'collecting metrics failed'),
+        );
+      } catch (error) {
+        await app.close();
+        throw error;
+      }
+      progress(`Metrics: ${metricsServer.url}`);
+    }
     let closing: Promise<void> | undefined;
     return {
       app,
@@ -158,6 +200,8 @@ export async function startGatehouse(
       logger,
       audit,
       keyring,
+      metrics,
+      metricsUrl: metricsServer?.url,
       url,
       close() {
         closing ??= (async () => {
@@ -165,6 +209,7 @@ export async function startGatehouse(
           // every connection left: keep-alive connections would otherwise hold the close open until
           // their keep-alive timeout, and some (behind hijacked replies) are never seen as idle.
           const closed = app.close();
+          await metricsServer?.close();
           const deadline = Date.now() + config.server.shutdownTimeoutMs;
           while (inFlight > 0 && Date.now() < deadline)
             await new Promise((resolve) => setTimeout(resolve, 20));
@@ -212,10 +257,15 @@ export async function callerResolver(
 ): Promise<{
   resolveCaller: (request: FastifyRequest, resourcePath?: string) => Caller | Promise<Caller>;
   grantRevoked: (grantId: string) => void;
+  tokenCacheStats: () => TokenCacheStats;
 }> {
   if (!config.auth.enabled) {
     const caller = await developmentCaller(stores.durable.users);
-    return { resolveCaller: () => caller, grantRevoked: () => {} };
+    return {
+      resolveCaller: () => caller,
+      grantRevoked: () => {},
+      tokenCacheStats: () => ({ hits: 0, misses: 0, entries: 0 }),
+    };
   }
   const authenticator = new Authenticator({
     config,
@@ -240,6 +290,7 @@ export async function callerResolver(
       return authenticator.cached(request.headers.authorization, resource) ?? authenticate(request, resource);
     },
     grantRevoked: (grantId) => authenticator.grantRevoked(grantId),
+    tokenCacheStats: () => authenticator.tokenCacheStats(),
   };
 
   function authenticate(request: FastifyRequest, resource: string | undefined) {

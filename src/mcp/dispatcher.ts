@@ -2,6 +2,8 @@ import { GatehouseError, isGatehouseError } from '../errors/index.js';
 import type { GatewaySurface } from '../gateway/surface.js';
 import { type Relay, UpstreamRpcError } from '../gateway/upstream/connection.js';
 import type { Caller } from '../identity/caller.js';
+import type { McpObserver } from '../ops/metrics.js';
+import type { RequestSpan } from '../ops/tracing.js';
 import type { BuiltInSurface } from './built-in-surface.js';
 import { contentHandlers } from './content-handlers.js';
 import {
@@ -36,6 +38,8 @@ export interface RequestContext {
    * receives as the caller sent them.
    */
   readonly stateless?: StatelessEnvelope | undefined;
+  /** The request's server span, when traces are exported: relayed calls start their span under it. */
+  readonly trace?: RequestSpan | undefined;
 }
 
 export interface StatelessEnvelope {
@@ -80,6 +84,8 @@ export class McpDispatcher {
     private readonly gateway?: GatewaySurface,
     /** Gatehouse's own prompts and resources (the caller's notes), served before the upstreams'. */
     builtIns?: BuiltInSurface,
+    /** Told of every request answered and of every built-in tool call's duration (metrics). */
+    private readonly observer?: McpObserver,
   ) {
     const handlers: [string, Handler][] = [
       ['initialize', (params) => this.initialize(params)],
@@ -94,6 +100,26 @@ export class McpDispatcher {
   }
 
   async request(message: JsonRpcRequest, context: RequestContext): Promise<JsonRpcResponse> {
+    const observer = this.observer;
+    if (observer === undefined) return this.answer(message, context);
+    // Relayed tool calls are timed by the gateway (its gateway.forward audit event); built-in ones here.
+    const timed = message.method === 'tools/call' && !this.forwards(message);
+    const started = timed ? performance.now() : 0;
+    const response = await this.answer(message, context);
+    observer.mcpRequest(message.method, !('error' in response));
+    if (timed) {
+      const name = message.params?.name;
+      observer.toolCall(
+        typeof name === 'string' && this.registry.has(name) ? name : 'unknown',
+        'gatehouse',
+        toolOutcome(response),
+        (performance.now() - started) / 1000,
+      );
+    }
+    return response;
+  }
+
+  private async answer(message: JsonRpcRequest, context: RequestContext): Promise<JsonRpcResponse> {
     const handler = this.#handlers.get(message.method);
     if (handler === undefined) {
       return failure(
@@ -238,3 +264,12 @@ export class McpDispatcher {
 }
 
 function noProgress(): void {}
+
+/** 'ok', 'tool-error' (a result with isError), or the error's GH_ code ('error' without one). */
+function toolOutcome(response: JsonRpcResponse): string {
+  if ('error' in response) {
+    const code = (response.error.data as { code?: unknown } | undefined)?.code;
+    return typeof code === 'string' ? code : 'error';
+  }
+  return (response.result as { isError?: unknown } | undefined)?.isError === true ? 'tool-error' : 'ok';
+}

@@ -2,7 +2,9 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { GatehouseError } from '../errors/index.js';
 import { type Relay, UpstreamRpcError } from '../gateway/upstream/connection.js';
 import type { Caller } from '../identity/caller.js';
+import type { McpObserver } from '../ops/metrics.js';
 import type { McpRateLimits } from '../ops/rate-limit.js';
+import type { RequestSpan, Tracing } from '../ops/tracing.js';
 import {
   type McpDispatcher,
   type RequestContext,
@@ -51,6 +53,10 @@ export interface McpEndpointOptions {
   decorateAuthError(reply: FastifyReply, error: GatehouseError): void;
   /** Rate limits per caller and per tool, counted once the caller is known. */
   limits?: McpRateLimits;
+  /** Told of the requests the endpoint answers itself (server/discover); the dispatcher reports the rest. */
+  observer?: McpObserver | undefined;
+  /** When traces are exported: a span per request (docs/operations.md#traces). */
+  tracing?: Tracing | undefined;
 }
 
 export const MCP_PATHS = ['/mcp', '/mcp/http'] as const;
@@ -206,7 +212,7 @@ export async function mcpEndpoint(app: FastifyInstance, options: McpEndpointOpti
           }
         : undefined;
       const responses = await Promise.all(
-        requests.map((message) => run(dispatcher, message, caller, session, lazy, request.id)),
+        requests.map((message) => run(dispatcher, message, caller, session, lazy, request)),
       );
       const all = rejected.length > 0 ? [...rejected, ...responses] : responses;
       if (opened !== undefined) {
@@ -222,7 +228,7 @@ export async function mcpEndpoint(app: FastifyInstance, options: McpEndpointOpti
     for (const response of rejected) stream.send(response);
     Promise.all(
       requests.map((message) =>
-        run(dispatcher, message, caller, session, (sent) => stream.send(sent), request.id).then((response) =>
+        run(dispatcher, message, caller, session, (sent) => stream.send(sent), request).then((response) =>
           stream.send(response),
         ),
       ),
@@ -279,6 +285,7 @@ export async function mcpEndpoint(app: FastifyInstance, options: McpEndpointOpti
 
     const serverMeta = serverMetaOf(dispatcher);
     if (era.ownMethods.has(message.method)) {
+      options.observer?.mcpRequest(message.method, true);
       const result = era.writeResult(
         message.method,
         discoverResult(dispatcher.describe(), (method) => dispatcher.serves(method)),
@@ -331,7 +338,7 @@ export async function mcpEndpoint(app: FastifyInstance, options: McpEndpointOpti
         caller,
         undefined,
         lazy,
-        request.id,
+        request,
         admitted.logLevel,
         envelope,
       );
@@ -350,7 +357,7 @@ export async function mcpEndpoint(app: FastifyInstance, options: McpEndpointOpti
     const stream = new SseStream();
     reply.headers(SSE_HEADERS).send(stream.body);
     const toClient = (sent: unknown) => stream.send(sent);
-    run(dispatcher, message, caller, undefined, toClient, request.id, admitted.logLevel, envelope).then(
+    run(dispatcher, message, caller, undefined, toClient, request, admitted.logLevel, envelope).then(
       (response) => {
         stream.send(written(response));
         stream.end();
@@ -370,7 +377,7 @@ export async function mcpEndpoint(app: FastifyInstance, options: McpEndpointOpti
     session: McpSession | undefined,
     /** Sends a message to the client ahead of the response (on the response stream); absent for plain JSON. */
     toClient: ((message: unknown) => void) | undefined,
-    requestId: string,
+    request: FastifyRequest,
     /** The level for log messages: the session's, or (stateless) the request's own. */
     logLevel: string | undefined = session?.logLevel,
     stateless?: StatelessEnvelope,
@@ -387,9 +394,12 @@ export async function mcpEndpoint(app: FastifyInstance, options: McpEndpointOpti
     if (key !== undefined) inFlight.set(key, cancellation);
     const progressToken = (message.params?._meta as { progressToken?: unknown } | undefined)?.progressToken;
     if (message.method === 'logging/setLevel') return setLogLevel(message, session);
+    const span =
+      options.tracing === undefined ? undefined : startSpan(options.tracing, request, message, session);
     const context: RequestContext = {
       caller,
-      requestId,
+      requestId: request.id,
+      trace: span,
       sessionId: session?.id,
       logLevel,
       relay: toClient === undefined ? undefined : relayTo(toClient, caller, session, logLevel),
@@ -401,7 +411,9 @@ export async function mcpEndpoint(app: FastifyInstance, options: McpEndpointOpti
       sendProgress: toClient === undefined ? undefined : progressSender(toClient, progressToken),
     };
     try {
-      return await dispatcher.request(message, context);
+      const response = await dispatcher.request(message, context);
+      span?.end(response);
+      return response;
     } finally {
       if (key !== undefined) inFlight.delete(key);
     }
@@ -554,6 +566,32 @@ function serverMetaOf(dispatcher: McpDispatcher): Readonly<Record<string, unknow
     serverMetas.set(dispatcher, meta);
   }
   return meta;
+}
+
+/** The server span of one request, from what the HTTP request and the session say. */
+function startSpan(
+  tracing: Tracing,
+  request: FastifyRequest,
+  message: JsonRpcRequest,
+  session: McpSession | undefined,
+): RequestSpan {
+  const meta = message.params?._meta as Record<string, unknown> | undefined;
+  const metaVersion = meta?.[META_KEYS.protocolVersion];
+  return tracing.startRequest({
+    method: message.method,
+    params: message.params,
+    id: message.id,
+    sessionId: session?.id,
+    protocolVersion:
+      typeof metaVersion === 'string'
+        ? metaVersion
+        : (session?.protocolVersion ?? headerString(request.headers['mcp-protocol-version'])),
+    traceparent: headerString(request.headers.traceparent),
+    tracestate: headerString(request.headers.tracestate),
+    clientAddress: request.ip,
+    clientPort: request.socket.remotePort,
+    httpVersion: request.raw.httpVersion,
+  });
 }
 
 function headerString(value: string | string[] | undefined): string | undefined {

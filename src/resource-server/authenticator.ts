@@ -58,6 +58,8 @@ export class Authenticator {
   readonly #now: () => number;
   readonly #serverTokenHash: Buffer | undefined;
   #serviceCaller: Promise<Caller> | undefined;
+  #cacheHits = 0;
+  #cacheMisses = 0;
 
   constructor(private readonly options: AuthenticatorOptions) {
     const { config } = options;
@@ -82,7 +84,16 @@ export class Authenticator {
    */
   cached(authorization: string | undefined, resource?: string): Caller | undefined {
     const token = bearerToken(authorization);
-    return token === undefined ? undefined : this.#cache.get(cacheKey(token, resource));
+    if (token === undefined) return undefined;
+    const caller = this.#cache.get(cacheKey(token, resource));
+    // A miss is counted by authenticate, which the caller goes on to.
+    if (caller !== undefined) this.#cacheHits++;
+    return caller;
+  }
+
+  /** Lookups in the verified-token cache (for metrics). */
+  tokenCacheStats(): { hits: number; misses: number; entries: number } {
+    return { hits: this.#cacheHits, misses: this.#cacheMisses, entries: this.#cache.size };
   }
 
   /** A grant was revoked here: its tokens stop working at once on this instance. */
@@ -121,7 +132,11 @@ export class Authenticator {
     if (token === undefined) throw new GatehouseError('GH_AUTH_INVALID_TOKEN', malformed);
     const key = cacheKey(token, resource);
     const cached = this.#cache.get(key);
-    if (cached !== undefined) return cached;
+    if (cached !== undefined) {
+      this.#cacheHits++;
+      return cached;
+    }
+    this.#cacheMisses++;
     // Only a token not verified before needs its syntax checked (RFC 6750 §2.1 b64token).
     if (!B64TOKEN.test(token)) throw new GatehouseError('GH_AUTH_INVALID_TOKEN', malformed);
 

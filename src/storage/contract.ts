@@ -47,6 +47,8 @@ export interface UserRepository {
   findByIdentity(tenantId: string, objectId: string): Promise<UserRecord | undefined>;
   /** Up to `limit` users, most recently seen first (the admin console's list). */
   list(limit: number): Promise<UserRecord[]>;
+  /** Users whose preferred username is `username`, ignoring case (several tenants may share one). */
+  findByPreferredUsername(username: string): Promise<UserRecord[]>;
 }
 
 export interface NoteRepository {
@@ -81,6 +83,8 @@ export interface MembershipInput {
 export interface MembershipRepository {
   /** The user's memberships, oldest first. */
   listForUser(userId: string): Promise<MembershipRecord[]>;
+  /** Every membership, by user id then oldest first (for administration). */
+  listAll(): Promise<MembershipRecord[]>;
   /** Adds a membership; adding the same (user, org, team, role) twice keeps one. */
   add(input: MembershipInput): Promise<MembershipRecord>;
   /** True when the membership existed and was removed. */

@@ -426,6 +426,52 @@ export function describeDurableContract(name: string, target: DurableTarget): vo
         expect(await store.memberships.listForUser(randomUUID())).toEqual([]);
       });
 
+      it('lists every membership, each user’s oldest first', async () => {
+        const first = await newUser();
+        const second = await newUser();
+        const a = await store.memberships.add({
+          userId: second.id,
+          org: 'contoso',
+          team: null,
+          role: 'member',
+        });
+        await sleep(2);
+        const b = await store.memberships.add({
+          userId: first.id,
+          org: 'contoso',
+          team: 'ops',
+          role: 'admin',
+        });
+        await sleep(2);
+        const c = await store.memberships.add({
+          userId: second.id,
+          org: 'contoso',
+          team: 'ops',
+          role: 'admin',
+        });
+        const all = await store.memberships.listAll();
+        const ours = all.filter((m) => m.userId === first.id || m.userId === second.id);
+        const [low, high] = first.id < second.id ? [[b], [a, c]] : [[a, c], [b]];
+        expect(ours).toEqual([...low!, ...high!]);
+        const ids = all.map((m) => m.userId);
+        expect(ids).toEqual([...ids].sort());
+      });
+
+      it('finds users by preferred username, ignoring case, in every tenant', async () => {
+        const name = `someone-${randomUUID()}@contoso.example`;
+        const here = await store.users.upsert({ tenantId, objectId: randomUUID(), preferredUsername: name });
+        expect(await store.users.findByPreferredUsername(name.toUpperCase())).toEqual([here]);
+        const there = await store.users.upsert({
+          tenantId: randomUUID(),
+          objectId: randomUUID(),
+          preferredUsername: name,
+        });
+        expect((await store.users.findByPreferredUsername(name)).map((user) => user.id).sort()).toEqual(
+          [here.id, there.id].sort(),
+        );
+        expect(await store.users.findByPreferredUsername(`nobody-${randomUUID()}`)).toEqual([]);
+      });
+
       it('orders memberships added in the same millisecond by org, team (none first) and role', async () => {
         const user = await newUser();
         const inputs: MembershipInput[] = [

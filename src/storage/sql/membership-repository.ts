@@ -43,6 +43,20 @@ export function createMembershipRepository(backend: SqlBackend): MembershipRepos
         return rows.map(toMembershipRecord);
       }),
 
+    listAll: () =>
+      attempt(backend, async () => {
+        const rows = await db
+          .selectFrom('memberships')
+          .selectAll()
+          .orderBy('user_id', 'asc')
+          .orderBy('created_at', 'asc')
+          .orderBy('org', 'asc')
+          .orderBy('team', 'asc')
+          .orderBy('role', 'asc')
+          .execute();
+        return rows.map(toMembershipRecord);
+      }),
+
     add: async (input) => {
       const row = toRow(input);
       return insert(row.user_id, async () => {

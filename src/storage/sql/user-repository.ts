@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Selectable } from 'kysely';
+import { type Selectable, sql } from 'kysely';
 import type { UserRecord, UserRepository } from '../contract.js';
 import { attempt, type SqlBackend } from './backend.js';
 import { epochMs, type UsersTable } from './tables.js';
@@ -61,6 +61,18 @@ export function createUserRepository(backend: SqlBackend): UserRepository {
           .orderBy('last_seen_at', 'desc')
           .orderBy('id')
           .limit(Math.max(0, Math.floor(limit)))
+          .execute();
+        return rows.map(toUserRecord);
+      }),
+
+    findByPreferredUsername: (username) =>
+      attempt(backend, async () => {
+        const rows = await db
+          .selectFrom('users')
+          .selectAll()
+          .where(sql<string>`lower(preferred_username)`, '=', username.toLowerCase())
+          .orderBy('created_at', 'asc')
+          .orderBy('id', 'asc')
           .execute();
         return rows.map(toUserRecord);
       }),

@@ -226,7 +226,7 @@ export async function adminRoutes(app: FastifyInstance, { ctx }: { ctx: WebConte
     return sendPage(reply, 200, breakGlassPage(ctx.csrf.tokenFor(value, 'break-glass-login')));
   });
 
-  app.post('/admin/login', async (request, reply) => {
+  app.post('/admin/login', { config: { gatehouseRateLimit: 'login' } }, async (request, reply) => {
     const check = breakGlassEnabled();
     const body = (request.body ?? {}) as Record<string, unknown>;
     const browserValue = request.cookies[loginCsrfCookie];
