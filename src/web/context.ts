@@ -44,8 +44,8 @@ export interface WebOptions {
   onGrantRevoked?: (grantId: string) => void;
   /** The upstream servers and where each stands. */
   servers: () => ServerListing[];
-  /** The durable audit log's search; without it the audit page says the log is not available. */
-  searchAudit?: SearchAudit;
+  /** The audit log's search (the admin console's audit page). */
+  searchAudit: SearchAudit;
   /** Enables the break-glass login form at /admin/login. */
   checkBreakGlassLogin?: CheckBreakGlassLogin;
   now?: () => number;

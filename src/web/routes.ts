@@ -34,6 +34,13 @@ export function webPages(options: WebOptions) {
     app.setErrorHandler((error, request, reply) => {
       const known = isGatehouseError(error) ? error : undefined;
       if (known === undefined) request.log.error({ err: error }, 'page failed');
+      // A program (no text/html in Accept) gets the JSON error every other route answers with.
+      if (!wantsHtml(request))
+        return reply.code(known?.status ?? 500).send({
+          error: known?.code ?? 'GH_INTERNAL',
+          message: known?.message ?? 'The request failed; the server log has the details.',
+          requestId: request.id,
+        });
       return sendPage(
         reply,
         known?.status ?? 500,

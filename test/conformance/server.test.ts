@@ -155,7 +155,8 @@ describe.each([
   }, 600_000);
 
   it('with authentication on (a bearer token added by a proxy)', async () => {
-    const f = await startAuthFixture();
+    // The suite is one user sending a few hundred requests within a minute: a budget it never uses up.
+    const f = await startAuthFixture({ RATE_LIMIT_MCP_PER_MINUTE: '1000000' });
     const token = await f.userToken('alice', ['discover', 'tools.read', 'tools.execute']);
     const proxy = await bearerProxy(f.gatehouse.url, token);
     try {

@@ -6,6 +6,7 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { IDS } from '../dev-entra/helpers.js';
+import { auditRows } from '../helpers/audit-rows.js';
 import { vscodeToken } from '../helpers/auth-fixture.js';
 import {
   type BrowserOAuthProvider,
@@ -193,17 +194,17 @@ describe.each(['sqlite', 'postgres'] as const)(
       }
     });
 
-    it('every forwarded call is audited with its server, outcome and duration', () => {
-      const audit = f.gatehouse.audit as unknown as {
-        events: { type: string; server?: string; outcome?: string }[];
-      };
-      const forwarded = audit.events.filter((event) => event.type === 'gateway.forward');
-      expect(forwarded.some((event) => event.server === 'everything' && event.outcome === 'ok')).toBe(true);
-      expect(forwarded.some((event) => event.server === 'local' && event.outcome === 'ok')).toBe(true);
-      const denied = audit.events.filter(
-        (event) => event.type === 'tool.decision' && (event as { tool?: string }).tool === 'everything__echo',
-      );
-      expect(denied.some((event) => (event as { outcome?: string }).outcome === 'deny')).toBe(true);
+    it('every forwarded call is audited with its server, outcome and duration', async () => {
+      const forwarded = await auditRows(f.gatehouse, { type: 'gateway.forward' });
+      for (const server of ['everything', 'local']) {
+        const ok = forwarded.find((row) => row.server === server && row.outcome === 'ok');
+        expect(ok, server).toBeDefined();
+        expect(ok?.durationMs).toBeGreaterThan(0);
+      }
+      const denied = (
+        await auditRows(f.gatehouse, { type: 'tool.decision', tool: 'everything__echo' })
+      ).filter((row) => row.outcome === 'deny');
+      expect(denied.length).toBeGreaterThan(0);
     });
   },
 );

@@ -103,6 +103,11 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
     GATEHOUSE_DATA_DIR: path.join(work, 'data'),
     LOG_LEVEL: 'warn',
     LOG_FORMAT: 'json',
+    // The tests drive one user from one address far faster than a person would; the limits are on,
+    // with budgets these runs never use up (the limits themselves are tested in rate-limits.test.ts).
+    RATE_LIMIT_MCP_PER_MINUTE: '1000000',
+    RATE_LIMIT_TOKEN_PER_MINUTE: '1000000',
+    RATE_LIMIT_AUTHORIZE_PER_MINUTE: '1000000',
     ...options.env,
   };
   const instances: Instance[] = [];

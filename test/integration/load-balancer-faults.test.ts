@@ -183,8 +183,9 @@ describe('faults behind the load balancer', () => {
           token_endpoint_auth_method: 'none',
         }),
       });
-      expect(registration.status).toBe(503);
-      expect(registration.headers.get('retry-after')).toMatch(/^\d+$/);
+      // Clients are durable (PostgreSQL); the registration limit lets requests through uncounted
+      // while its Redis counters are away (docs/deployment.md).
+      expect(registration.status).toBe(201);
       // A request in a session is served from the instance's session cache while that entry is
       // fresh (5 s, src/mcp/sessions.ts), and otherwise refused with 503 and Retry-After, not a hang.
       const sessionDown = await mcpPost(`${cluster.url}/mcp`, whoami, tokens.access_token, inSession);

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { AuditEvent, MemoryAuditSink } from '../../src/ops/audit.js';
+import { auditRows } from '../helpers/audit-rows.js';
 import { type OAuthFixture, startOAuthFixture } from '../helpers/oauth-fixture.js';
 
 // DESIGN §2 Operations: per-IP limits on /token and /authorize (and the sign-in pages under
@@ -14,11 +14,9 @@ describe('the authorization server endpoints are rate-limited per IP address', (
   });
   afterAll(() => f.close());
 
-  const refusals = (scope: string) =>
-    (f.gatehouse.audit as MemoryAuditSink).events.filter(
-      (event): event is Extract<AuditEvent, { type: 'rate.limited' }> =>
-        event.type === 'rate.limited' && event.scope === scope,
-    );
+  /** The refusals the audit log recorded for one limit. */
+  const refusals = async (scope: string) =>
+    (await auditRows(f.gatehouse, { type: 'rate.limited' })).filter((row) => row.details.scope === scope);
 
   const token = () =>
     fetch(`${base}/token`, {
@@ -53,8 +51,12 @@ describe('the authorization server endpoints are rate-limited per IP address', (
       error_description: `Too many requests to /token from this address (2 within 1 minute); try again in ${retryAfter} s.`,
       code: 'GH_RATE_LIMITED',
     });
-    expect(refusals('token')).toEqual([
-      expect.objectContaining({ userId: null, ip: '127.0.0.1', limit: { max: 2, windowMs: 60_000 } }),
+    expect(await refusals('token')).toEqual([
+      expect.objectContaining({
+        userId: null,
+        ip: '127.0.0.1',
+        details: expect.objectContaining({ limit: { max: 2, windowMs: 60_000 } }),
+      }),
     ]);
   });
 
@@ -77,7 +79,7 @@ describe('the authorization server endpoints are rate-limited per IP address', (
     expect(page.headers.get('content-type')).toContain('text/html');
     expect(Number(page.headers.get('retry-after'))).toBeGreaterThan(0);
     expect(await page.text()).toContain('Too many requests to /interaction/:uid from this address');
-    expect(refusals('authorize')).toHaveLength(2);
+    expect(await refusals('authorize')).toHaveLength(2);
   });
 
   it('keeps the budgets apart: /token being used up does not refuse metadata or registration', async () => {

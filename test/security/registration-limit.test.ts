@@ -1,7 +1,7 @@
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { MemoryAuditSink } from '../../src/ops/audit.js';
+import { auditRows } from '../helpers/audit-rows.js';
 import { type OAuthFixture, startOAuthFixture } from '../helpers/oauth-fixture.js';
 
 // RFC 7591 leaves abuse of open registration to the server: each IP address gets a budget.
@@ -44,8 +44,12 @@ describe('dynamic client registration is rate-limited per IP address', () => {
     } finally {
       database.close();
     }
-    expect(
-      (f.gatehouse.audit as MemoryAuditSink).events.filter((event) => event.type === 'rate.limited'),
-    ).toEqual([expect.objectContaining({ scope: 'register', ip: '127.0.0.1', userId: null })]);
+    expect(await auditRows(f.gatehouse, { type: 'rate.limited' })).toEqual([
+      expect.objectContaining({
+        ip: '127.0.0.1',
+        userId: null,
+        details: expect.objectContaining({ scope: 'register' }),
+      }),
+    ]);
   });
 });

@@ -74,9 +74,11 @@ ${view.signedInAs ? `You are signed in as ${escapeHtml(view.signedInAs)}.` : 'If
   );
 }
 
-export function errorPage(title: string, message: string): string {
+/** A page saying what went wrong; `code` (the catalogue's) is shown for whoever helps the user. */
+export function errorPage(title: string, message: string, code?: string): string {
+  const reference = code === undefined ? '' : ` (error ${escapeHtml(code)})`;
   return layout(
     title,
-    `<h1>${escapeHtml(title)}</h1><p>${escapeHtml(message)}</p><p class="note">Go back to your application and start again.</p>`,
+    `<h1>${escapeHtml(title)}</h1><p>${escapeHtml(message)}</p><p class="note">Go back to your application and start again${reference}.</p>`,
   );
 }

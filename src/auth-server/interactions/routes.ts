@@ -70,6 +70,8 @@ export async function interactionRoutes(app: FastifyInstance, options: Interacti
   app.setErrorHandler((error, request, reply) => {
     const known = isGatehouseError(error) ? error : undefined;
     if (known === undefined) request.log.error({ err: error }, 'sign-in interaction failed');
+    // Storage away: the browser may try again shortly, as the JSON endpoints say with the same header.
+    if (known?.code === 'GH_STORAGE_UNAVAILABLE') reply.header('retry-after', '5');
     reply
       .code(known?.status ?? 500)
       .type('text/html')
@@ -77,6 +79,7 @@ export async function interactionRoutes(app: FastifyInstance, options: Interacti
         errorPage(
           'Sign-in could not continue',
           known?.message ?? 'Something went wrong; the server log has the details.',
+          known?.code ?? 'GH_INTERNAL',
         ),
       );
   });

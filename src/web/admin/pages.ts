@@ -161,7 +161,7 @@ export function serversPage(viewer: Viewer, servers: ServerListing[]): string {
 export function auditPage(
   viewer: Viewer,
   query: AuditQuery,
-  result: AuditPage | undefined,
+  result: AuditPage,
   nextHref: string | undefined,
 ): string {
   const value = (text: string | undefined) => text ?? '';
@@ -174,14 +174,6 @@ export function auditPage(
 <input name="since" placeholder="since (ISO time)" value="${query.since?.toISOString() ?? ''}" aria-label="Since">
 <input name="until" placeholder="until (ISO time)" value="${query.until?.toISOString() ?? ''}" aria-label="Until">
 <button type="submit">Search</button></form>`;
-  if (result === undefined) {
-    return adminPage(
-      viewer,
-      '/admin/audit',
-      'Audit log',
-      html`<p class="error" id="audit-unavailable">The audit log is not available on this Gatehouse: no durable audit log is configured, so there is nothing to search.</p>`,
-    );
-  }
   return adminPage(
     viewer,
     '/admin/audit',

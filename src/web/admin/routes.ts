@@ -202,8 +202,6 @@ export async function adminRoutes(app: FastifyInstance, { ctx }: { ctx: WebConte
 
   app.get('/admin/audit', async (request, reply) => {
     const query = auditQueryOf(request.query as Record<string, string | undefined>);
-    if (options.searchAudit === undefined)
-      return sendPage(reply, 200, auditPage(viewerOf(request), query, undefined, undefined));
     const result = await options.searchAudit({ ...query, limit: 50 });
     let next: string | undefined;
     if (result.nextCursor !== null) {
