@@ -115,7 +115,14 @@ export class GatewaySurface {
       );
     }
     const upstreamName = String(tool.name);
-    this.access.authorize(context.caller, name, this.toolPolicy(runtime, upstreamName), context.requestId);
+    // Allowed forwards are audited by their gateway.forward event: only refusals are recorded as decisions.
+    this.access.authorize(
+      context.caller,
+      name,
+      this.toolPolicy(runtime, upstreamName),
+      context.requestId,
+      false,
+    );
     return this.forward(runtime, 'tools/call', { ...params, name: upstreamName }, context, name);
   }
 
@@ -129,13 +136,19 @@ export class GatewaySurface {
         `Unknown prompt: '${name}'. Call prompts/list to see the prompts you can use.`,
       );
     }
-    this.access.authorize(context.caller, name, runtime.server.policy, context.requestId);
+    this.access.authorize(context.caller, name, runtime.server.policy, context.requestId, false);
     return this.forward(runtime, 'prompts/get', { ...params, name: String(prompt.name) }, context, name);
   }
 
   async readResource(params: Item, context: RequestContext): Promise<Item> {
     const target = this.resourceTarget(String(params.uri ?? ''));
-    this.access.authorize(context.caller, target.label, target.runtime.server.policy, context.requestId);
+    this.access.authorize(
+      context.caller,
+      target.label,
+      target.runtime.server.policy,
+      context.requestId,
+      false,
+    );
     const result = await this.forward(
       target.runtime,
       'resources/read',
@@ -184,7 +197,7 @@ export class GatewaySurface {
       if (runtime === undefined || prompt === undefined) {
         throw new GatehouseError('GH_MCP_PROMPT_NOT_FOUND', `Unknown prompt: '${name}'.`);
       }
-      this.access.authorize(context.caller, name, runtime.server.policy, context.requestId);
+      this.access.authorize(context.caller, name, runtime.server.policy, context.requestId, false);
       return this.forward(
         runtime,
         'completion/complete',
@@ -195,7 +208,13 @@ export class GatewaySurface {
     }
     if (ref.type === 'ref/resource') {
       const target = this.resourceTarget(String(ref.uri ?? ''));
-      this.access.authorize(context.caller, target.label, target.runtime.server.policy, context.requestId);
+      this.access.authorize(
+        context.caller,
+        target.label,
+        target.runtime.server.policy,
+        context.requestId,
+        false,
+      );
       return this.forward(
         target.runtime,
         'completion/complete',

@@ -249,7 +249,8 @@ export class McpDispatcher {
       );
     }
     if (this.gateway !== undefined && !this.registry.has(name)) return this.gateway.callTool(params, context);
-    this.access.authorizeCall(context.caller, name, context.requestId);
+    // The call is audited as tool.call when it ends: only a refusal is recorded as a decision.
+    this.access.authorizeCall(context.caller, name, context.requestId, false);
     const sendProgress = context.sendProgress;
     return this.registry.call(name, args, {
       caller: context.caller,

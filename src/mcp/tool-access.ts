@@ -86,15 +86,19 @@ export class ToolAccess {
     return decideTool(this.subject(caller), policy, 'list', this.scopeNames).allow;
   }
 
-  /** At dispatch: the full decision for a call; throws the role error. */
-  authorizeCall(caller: Caller, tool: string, requestId: string): void {
-    this.authorize(caller, tool, this.policy(tool), requestId);
+  /**
+   * At dispatch: the full decision for a call; throws the role error. `recordAllowed` false: an
+   * allowed call is audited by the call's own event (tool.call, gateway.forward), so only a refusal
+   * is recorded here.
+   */
+  authorizeCall(caller: Caller, tool: string, requestId: string, recordAllowed = true): void {
+    this.authorize(caller, tool, this.policy(tool), requestId, recordAllowed);
   }
 
   /** The full decision for using `name` (a tool, prompt or resource) under `policy`; audited; throws when refused. */
-  authorize(caller: Caller, tool: string, policy: ToolPolicy, requestId: string): void {
+  authorize(caller: Caller, tool: string, policy: ToolPolicy, requestId: string, recordAllowed = true): void {
     const decision = decideTool(this.subject(caller), policy, 'call', this.scopeNames);
-    this.record(caller, tool, 'call', decision, requestId);
+    if (recordAllowed || !decision.allow) this.record(caller, tool, 'call', decision, requestId);
     if (decision.allow) return;
     if (decision.reason === 'role') {
       const held = caller.roles.length === 0 ? 'none' : caller.roles.join(', ');

@@ -116,7 +116,8 @@ describe('/metrics', () => {
         'gatehouse_tool_call_duration_seconds_bucket{tool="whoami",server="gatehouse",outcome="ok",le="+Inf"}',
       ),
     ).toBe(2);
-    expect(moved('gatehouse_tool_decisions_total{action="call",outcome="allow"}')).toBe(2);
+    // An allowed call is counted as a call (above), not as a decision: decisions are refusals and grants of other uses.
+    expect(moved('gatehouse_tool_decisions_total{action="call",outcome="allow"}')).toBe(0);
     expect(moved('gatehouse_token_cache_lookups_total{result="miss"}')).toBe(2);
     expect(moved('gatehouse_token_cache_lookups_total{result="hit"}')).toBe(1);
     expect(moved('gatehouse_auth_failures_total{code="GH_AUTH_INVALID_TOKEN"}')).toBe(1);

@@ -95,39 +95,39 @@ describe('audit log during a PostgreSQL outage', () => {
   it('keeps serving, keeps what fits, counts exactly what does not, and writes it all once the database is back', async () => {
     await callTools(10);
     await sink().flush();
-    // Each call is audited twice: its policy decision and its outcome.
+    // Each call is audited once: its tool.call row (an allowed decision adds none).
     const perCall = (await stored()).all / calls;
-    expect(perCall).toBe(2);
-    expect(await stored()).toEqual({ calls: 10, all: 20 });
+    expect(perCall).toBe(1);
+    expect(await stored()).toEqual({ calls: 10, all: 10 });
 
     await proxy.cut();
     await callTools(30);
     await sink().flush();
-    expect(sink().stats()).toMatchObject({ queued: 60, dropped: 0, written: 20 });
+    expect(sink().stats()).toMatchObject({ queued: 30, dropped: 0, written: 10 });
     expect(sink().stats().lastError).toEqual(expect.any(String));
     const down = await ready();
     expect(down.status).toBe(503);
-    expect(down.body.checks.audit).toMatch(/^writes failing \(60 events queued, retrying\)/);
-    expect(down.body.audit).toMatchObject({ queued: 60, dropped: 0 });
+    expect(down.body.checks.audit).toMatch(/^writes failing \(30 events queued, retrying\)/);
+    expect(down.body.audit).toMatchObject({ queued: 30, dropped: 0 });
 
-    // Past the buffer: 50 more calls are 100 more events, of which 40 fit.
-    await callTools(50);
-    expect(sink().stats()).toMatchObject({ queued: BUFFER, dropped: 60 });
+    // Past the buffer: 100 more calls are 100 more events, of which 70 fit.
+    await callTools(100);
+    expect(sink().stats()).toMatchObject({ queued: BUFFER, dropped: 30 });
 
     await proxy.restore();
     for (let attempt = 0; attempt < 20 && sink().stats().queued > 0; attempt++) await sink().flush();
-    expect(sink().stats()).toEqual({ queued: 0, dropped: 60, written: 120, lastError: null });
+    expect(sink().stats()).toEqual({ queued: 0, dropped: 30, written: 110, lastError: null });
     // Nothing lost silently: every event emitted is either stored or counted.
     expect((await stored()).all + sink().stats().dropped).toBe(calls * perCall);
     // drop-newest: the events queued first (the start of the outage) were kept.
-    expect((await stored()).calls).toBe(10 + 30 + 20);
+    expect((await stored()).calls).toBe(10 + 30 + 70);
 
     await callTools(5);
     await sink().flush();
-    expect(await stored()).toEqual({ calls: 65, all: 130 });
+    expect(await stored()).toEqual({ calls: 115, all: 115 });
     const up = await ready();
     expect(up.status).toBe(200);
-    expect(up.body.checks.audit).toBe('60 events dropped since start');
-    expect(up.body.audit).toEqual({ queued: 0, dropped: 60, written: 130, lastError: null });
+    expect(up.body.checks.audit).toBe('30 events dropped since start');
+    expect(up.body.audit).toEqual({ queued: 0, dropped: 30, written: 115, lastError: null });
   });
 });
