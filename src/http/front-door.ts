@@ -35,16 +35,26 @@ export function refuseForeignHosts(app: FastifyInstance, baseUrl: string): void 
   const base = new URL(baseUrl);
   const publicHost = base.host.toLowerCase();
   const loopbackBase = isLoopbackHost(base.hostname);
-  app.addHook('onRequest', async (request) => {
-    const path = request.url.split('?', 1)[0] as string;
-    if (ANY_HOST_PATHS.has(path)) return;
+  // Host header values already found to be this server's: the common case costs one Set lookup
+  // instead of a URL parse. Only accepted values enter it (a few spellings of the public host).
+  const accepted = new Set<string>();
+  app.addHook('onRequest', (request, _reply, done) => {
     const raw = request.host;
+    if (typeof raw === 'string' && accepted.has(raw)) return done();
+    const path = request.url.split('?', 1)[0] as string;
+    if (ANY_HOST_PATHS.has(path)) return done();
     const host = typeof raw === 'string' ? normalHost(raw, base.protocol) : undefined;
-    if (host?.host === publicHost) return;
-    if (loopbackBase && host !== undefined && isLoopbackHost(host.hostname)) return;
-    throw new GatehouseError(
-      'GH_HTTP_MISDIRECTED',
-      `Host '${String(raw ?? '')}' is not this server (${publicHost}): address requests to ${base.origin} (MCP_SERVER_BASE_URL). A proxy in front must pass the public Host, or X-Forwarded-Host with its own address in TRUSTED_PROXIES.`,
+    if (host?.host === publicHost || (loopbackBase && host !== undefined && isLoopbackHost(host.hostname))) {
+      if (accepted.size < ACCEPTED_HOSTS_KEPT) accepted.add(raw as string);
+      return done();
+    }
+    done(
+      new GatehouseError(
+        'GH_HTTP_MISDIRECTED',
+        `Host '${String(raw ?? '')}' is not this server (${publicHost}): address requests to ${base.origin} (MCP_SERVER_BASE_URL). A proxy in front must pass the public Host, or X-Forwarded-Host with its own address in TRUSTED_PROXIES.`,
+      ),
     );
   });
 }
+
+const ACCEPTED_HOSTS_KEPT = 32;
