@@ -1,4 +1,5 @@
 import type { GatehouseConfig } from '../config/index.js';
+import { delegationFor } from '../mcp/tools/graph-access.js';
 import { AppTokenSource } from './app-token.js';
 import { ChatCompletions, type CredentialHeader } from './completions.js';
 
@@ -20,6 +21,14 @@ export function createChatBackend(config: GatehouseConfig): ChatCompletions | un
       scope: chat.entraScope,
     });
     credential = async () => ({ authorization: `Bearer ${await tokens.token()}` });
+  } else if (chat.auth === 'on-behalf-of') {
+    // The user's own delegated token: the backend sees (and may refuse) the person, not Gatehouse.
+    credential = async (context) => {
+      const { delegated, subject } = await delegationFor(context);
+      return {
+        authorization: `Bearer ${await delegated.token(subject, chat.entraScope, context.caller.kind)}`,
+      };
+    };
   } else if (chat.auth === 'key' && chat.apiKey !== undefined) {
     const header: Record<string, string> =
       chat.apiKeyHeader === 'api-key'
@@ -41,8 +50,10 @@ export function chatStatusLine(config: GatehouseConfig): string {
   const how =
     chat.auth === 'entra'
       ? `an Entra ID app token for ${chat.entraScope}`
-      : chat.auth === 'key'
-        ? 'CHAT_API_KEY'
-        : 'no credential';
+      : chat.auth === 'on-behalf-of'
+        ? `the caller's own Entra ID token for ${chat.entraScope} (on-behalf-of)`
+        : chat.auth === 'key'
+          ? 'CHAT_API_KEY'
+          : 'no credential';
   return `Chat tools: send_message, finish_chat → ${new URL(chat.url).origin} (${chat.model ?? 'model named by the URL'}, with ${how})`;
 }

@@ -1,5 +1,6 @@
 import type { ChatSettings } from '../config/index.js';
 import { GatehouseError } from '../errors/index.js';
+import type { ToolCallContext } from '../mcp/tool.js';
 import type { ChatMessage } from '../storage/contract.js';
 
 export interface Completion {
@@ -12,10 +13,17 @@ export interface CompletionCall {
   signal: AbortSignal;
   /** Each piece of the answer as it arrives, with the length of the answer so far. */
   onDelta(delta: string, received: number): void;
+  /** Whose call this is: an on-behalf-of credential is the caller's own. */
+  context: CredentialContext;
 }
 
-/** The credential to send: a header name and value, fetched per request (an Entra token may expire). */
-export type CredentialHeader = () => Promise<Readonly<Record<string, string>>>;
+export type CredentialContext = Pick<ToolCallContext, 'caller' | 'services'>;
+
+/**
+ * The credential to send: a header name and value, fetched per request (an Entra token may expire;
+ * an on-behalf-of token belongs to the caller).
+ */
+export type CredentialHeader = (context: CredentialContext) => Promise<Readonly<Record<string, string>>>;
 
 /**
  * An OpenAI-compatible chat completions endpoint, asked to stream (`stream: true`): the answer
@@ -40,7 +48,7 @@ export class ChatCompletions {
         headers: {
           'content-type': 'application/json',
           accept: 'text/event-stream, application/json',
-          ...(await this.credential()),
+          ...(await this.credential(call.context)),
         },
         body: JSON.stringify(this.requestBody(messages)),
         signal,
@@ -157,7 +165,7 @@ async function refusal(response: Response): Promise<GatehouseError> {
   } catch {}
   const hint =
     response.status === 401 || response.status === 403
-      ? ' Check CHAT_API_KEY (or, with CHAT_AUTH=entra, the app role or scope CHAT_ENTRA_SCOPE grants).'
+      ? ' Check CHAT_API_KEY (or, with CHAT_AUTH=entra or on-behalf-of, the role or scope CHAT_ENTRA_SCOPE grants).'
       : response.status === 404
         ? ' Check CHAT_COMPLETIONS_URL (and CHAT_MODEL).'
         : response.status === 429

@@ -51,13 +51,15 @@ export function readChatSettings(
       `CHAT_API_KEY is set but CHAT_AUTH is ${mode}: unset CHAT_API_KEY, or set CHAT_AUTH=key to send it.`,
     );
   }
-  if (mode === 'entra' && !context.hasEntraCredential) {
+  if ((mode === 'entra' || mode === 'on-behalf-of') && !context.hasEntraCredential) {
     problems.push(
-      'CHAT_AUTH is entra but Gatehouse has no Entra credential: set MCP_AZURE_CLIENT_SECRET (or MCP_AZURE_CLIENT_CERTIFICATE_PATH or MCP_AZURE_FEDERATED_TOKEN_FILE) with MCP_AZURE_TENANT_ID and MCP_AZURE_CLIENT_ID.',
+      `CHAT_AUTH is ${mode} but Gatehouse has no Entra credential: set MCP_AZURE_CLIENT_SECRET (or MCP_AZURE_CLIENT_CERTIFICATE_PATH or MCP_AZURE_FEDERATED_TOKEN_FILE) with MCP_AZURE_TENANT_ID and MCP_AZURE_CLIENT_ID.`,
     );
   }
-  if (mode !== 'entra' && entraScope !== undefined) {
-    problems.push(`CHAT_ENTRA_SCOPE is set but CHAT_AUTH is ${mode}: set CHAT_AUTH=entra, or unset it.`);
+  if (mode !== 'entra' && mode !== 'on-behalf-of' && entraScope !== undefined) {
+    problems.push(
+      `CHAT_ENTRA_SCOPE is set but CHAT_AUTH is ${mode}: set CHAT_AUTH=entra or on-behalf-of, or unset it.`,
+    );
   }
   return {
     url,

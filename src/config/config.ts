@@ -146,7 +146,8 @@ export interface GatehouseConfig {
 
 export interface ChatSettings {
   readonly url: string;
-  readonly auth: 'key' | 'entra' | 'none';
+  /** entra: Gatehouse's app token; on-behalf-of: the calling user's delegated token (OBO). */
+  readonly auth: 'key' | 'entra' | 'on-behalf-of' | 'none';
   readonly apiKey: string | undefined;
   /** How the key is sent: Azure OpenAI's `api-key` header, or `Authorization: Bearer`. */
   readonly apiKeyHeader: 'api-key' | 'authorization';

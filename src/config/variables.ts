@@ -720,13 +720,14 @@ export const VARIABLES = {
   CHAT_AUTH: {
     name: 'CHAT_AUTH',
     description:
-      "How Gatehouse authenticates to CHAT_COMPLETIONS_URL: key (CHAT_API_KEY), entra (a token for CHAT_ENTRA_SCOPE obtained with Gatehouse's own Entra credential, MCP_AZURE_CLIENT_SECRET or its alternatives: Azure OpenAI with Entra ID) or none.",
+      "How Gatehouse authenticates to CHAT_COMPLETIONS_URL: key (CHAT_API_KEY), entra (a token for CHAT_ENTRA_SCOPE obtained with Gatehouse's own Entra credential, MCP_AZURE_CLIENT_SECRET or its alternatives: Azure OpenAI with Entra ID), on-behalf-of (the calling user's own delegated token for CHAT_ENTRA_SCOPE, exchanged on their behalf with the same credential, so that Azure OpenAI sees and authorizes the user) or none.",
     defaultText: 'key when CHAT_API_KEY is set, otherwise none',
-    parse: oneOf('key', 'entra', 'none'),
+    parse: oneOf('key', 'entra', 'on-behalf-of', 'none'),
   },
   CHAT_ENTRA_SCOPE: {
     name: 'CHAT_ENTRA_SCOPE',
-    description: 'With CHAT_AUTH=entra: the scope of the app token Gatehouse asks Entra ID for.',
+    description:
+      "With CHAT_AUTH=entra: the scope of the app token Gatehouse asks Entra ID for; with CHAT_AUTH=on-behalf-of: the delegated scope asked for on the user's behalf.",
     defaultText: 'https://cognitiveservices.azure.com/.default',
     parse: stringValue,
   },

@@ -18,7 +18,8 @@ export const sendMessage = defineTool({
   }),
   output: z.object({ conversationId: z.string(), answer: z.string(), messageCount: z.number() }),
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
-  async run({ message, conversationId }, { caller, services, signal, reportProgress }) {
+  async run({ message, conversationId }, context) {
+    const { caller, services, signal, reportProgress } = context;
     const backend = services.chat;
     if (backend === undefined) throw notConfigured();
     const chats = services.durable.chats;
@@ -31,6 +32,7 @@ export const sendMessage = defineTool({
     const question: ChatMessage = { role: 'user', content: message };
     const completion = await backend.complete([...(existing?.messages ?? []), question], {
       signal,
+      context,
       onDelta: (delta, received) => reportProgress(received, undefined, delta),
     });
     // Stored only now, whole: a refused or broken answer leaves the conversation as it was.
