@@ -6,11 +6,12 @@ import { attempt, type SqlBackend } from './backend.js';
 import { type AuditLogTable, epochMs, type Tables } from './tables.js';
 
 /**
- * Rows per INSERT statement: 15 parameters a row stays under both databases' limits on bound
- * parameters (SQLite 32766, PostgreSQL 65535). A larger batch is several statements in one
- * transaction.
+ * Rows per INSERT statement, largest first: a batch is cut into statements of these sizes, so the
+ * statements' texts are few and always the same (a database that keeps prepared statements, as
+ * Gatehouse's SQLite does, compiles each once), and 15 parameters a row stay far under both
+ * databases' limits on bound parameters. Several statements run in one transaction.
  */
-const ROWS_PER_STATEMENT = 1000;
+const STATEMENT_SIZES = [100, 10, 1] as const;
 const CURSOR_PREFIX = 'a1.';
 
 export function createAuditLogRepository(backend: SqlBackend): AuditLogRepository {
@@ -20,13 +21,12 @@ export function createAuditLogRepository(backend: SqlBackend): AuditLogRepositor
       if (!Array.isArray(rows)) throw invalid('append takes an array of audit rows.');
       if (rows.length === 0) return;
       const values = rows.map(toColumns);
+      const chunks = chunked(values);
       await attempt(backend, async () => {
-        // One statement is atomic on its own; only a larger batch needs a transaction (which SQLite
-        // would hold across awaits, so it is avoided where it is not needed).
-        if (values.length <= ROWS_PER_STATEMENT) return void (await insert(db, backend.kind, values));
+        // One statement is atomic on its own; only several need a transaction.
+        if (chunks.length === 1) return void (await insert(db, backend.kind, chunks[0]!));
         await db.transaction().execute(async (trx) => {
-          for (let start = 0; start < values.length; start += ROWS_PER_STATEMENT)
-            await insert(trx, backend.kind, values.slice(start, start + ROWS_PER_STATEMENT));
+          for (const chunk of chunks) await insert(trx, backend.kind, chunk);
         });
       });
     },
@@ -84,24 +84,45 @@ const COLUMNS = [
   'details',
 ] as const satisfies readonly (keyof AuditLogTable)[];
 
+/** The rows cut into runs of STATEMENT_SIZES, largest first. */
+function chunked<T>(values: T[]): T[][] {
+  const chunks: T[][] = [];
+  let start = 0;
+  for (const size of STATEMENT_SIZES) {
+    while (values.length - start >= size) {
+      chunks.push(values.slice(start, start + size));
+      start += size;
+    }
+  }
+  return chunks;
+}
+
+/** The text of a multi-row INSERT of `rows` rows, made once per size and database kind. */
+const statementTexts = new Map<string, string>();
+function insertText(kind: SqlBackend['kind'], rows: number): string {
+  const key = `${kind}:${rows}`;
+  let text = statementTexts.get(key);
+  if (text === undefined) {
+    const tuples: string[] = [];
+    let parameter = 0;
+    for (let row = 0; row < rows; row++) {
+      const placeholders = COLUMNS.map(() => (kind === 'postgres' ? `$${++parameter}` : '?'));
+      tuples.push(`(${placeholders.join(', ')})`);
+    }
+    text = `insert into audit_log (${COLUMNS.join(', ')}) values ${tuples.join(', ')}`;
+    statementTexts.set(key, text);
+  }
+  return text;
+}
+
 /**
  * One multi-row INSERT, its text written here rather than by kysely's builder: the audit log writes
- * two rows per tool call, and building a 500-row statement node by node cost more CPU than the call.
+ * a row per tool call, and building a statement node by node cost more CPU than the call.
  */
 function insert(db: Kysely<Tables>, kind: SqlBackend['kind'], values: Insertable<AuditLogTable>[]) {
   const parameters: unknown[] = [];
-  const rows: string[] = [];
-  for (const value of values) {
-    const placeholders: string[] = [];
-    for (const column of COLUMNS) {
-      parameters.push(value[column] ?? null);
-      placeholders.push(kind === 'postgres' ? `$${parameters.length}` : '?');
-    }
-    rows.push(`(${placeholders.join(', ')})`);
-  }
-  return db.executeQuery(
-    CompiledQuery.raw(`insert into audit_log (${COLUMNS.join(', ')}) values ${rows.join(', ')}`, parameters),
-  );
+  for (const value of values) for (const column of COLUMNS) parameters.push(value[column] ?? null);
+  return db.executeQuery(CompiledQuery.raw(insertText(kind, values.length), parameters));
 }
 
 function toColumns(row: AuditRowInput): Insertable<AuditLogTable> {

@@ -193,4 +193,15 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = Object.freeze({
       await db.schema.createIndex('chats_user_id_idx').on('chats').column('user_id').execute();
     },
   },
+  '009_audit_log_fewer_indexes': {
+    async up(db: Kysely<unknown>): Promise<void> {
+      // Every index is updated by every insert, and the audit log takes a row per tool call: the
+      // server, type and outcome indexes cost more on the tool-call path than they saved in a
+      // search. Those filters now read newest first along the primary key (bounded by the time
+      // range when one is given: docs/operations.md); the time, user and tool indexes stay.
+      for (const column of ['server', 'type', 'outcome']) {
+        await db.schema.dropIndex(`audit_log_${column}_idx`).ifExists().execute();
+      }
+    },
+  },
 });

@@ -1,6 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { Kysely, type SqliteDatabase, SqliteDialect, sql } from 'kysely';
+import { Kysely, type SqliteDatabase, SqliteDialect, type SqliteStatement, sql } from 'kysely';
 import { StorageUnavailableError } from '../../errors/index.js';
 import type { DurableStore } from '../contract.js';
 import type { SqlBackend } from '../sql/backend.js';
@@ -25,6 +25,8 @@ export interface SqliteStoreOptions {
 
 /** How long a statement waits for another process's write lock before giving up. */
 const BUSY_TIMEOUT_MS = 5_000;
+/** Prepared statements kept per database: every query shape Gatehouse issues fits many times over. */
+const STATEMENT_CACHE_SIZE = 500;
 
 export function createSqliteStore(options: SqliteStoreOptions): DurableStore {
   return createSqlDurableStore(sqliteBackend(options));
@@ -93,10 +95,33 @@ async function openDatabase(
       database.close();
       throw error;
     }
-    return database;
+    return withStatementCache(database, STATEMENT_CACHE_SIZE);
   } catch (error) {
     throw sqliteUnavailable(error, file) ?? error;
   }
+}
+
+/**
+ * Keeps each prepared statement by its text and hands it out again: kysely prepares every query
+ * it runs, and compiling the SQL cost more than running it on the tool-call path (the audit
+ * insert, the lookups). Reuse is safe because both drivers run a statement to completion
+ * synchronously (Gatehouse streams no query), and SQLite re-prepares a statement by itself when
+ * a migration changes the schema under it. The oldest entry goes when the cache is full.
+ */
+function withStatementCache(database: SqliteDatabase, size: number): SqliteDatabase {
+  const statements = new Map<string, SqliteStatement>();
+  return {
+    close: () => database.close(),
+    prepare(text) {
+      let statement = statements.get(text);
+      if (statement === undefined) {
+        statement = database.prepare(text);
+        if (statements.size >= size) statements.delete(statements.keys().next().value as string);
+        statements.set(text, statement);
+      }
+      return statement;
+    },
+  };
 }
 
 const WHERE = '(GATEHOUSE_DATA_DIR)';
