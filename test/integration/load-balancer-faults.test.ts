@@ -1,9 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type DevEntra, startDevEntra } from '../../dev-entra/index.js';
+import type { DurableStore } from '../../src/storage/contract.js';
+import { createPostgresStore } from '../../src/storage/postgres/index.js';
+import { createSecretBox } from '../../src/tokens/secret-box.js';
 import { IDS, type SeededUser } from '../dev-entra/helpers.js';
 import { mcpPost, vscodeToken } from '../helpers/auth-fixture.js';
 import { eventually } from '../helpers/gateway-fixture.js';
 import { type Cluster, startCluster } from '../helpers/load-balanced-cluster.js';
+import { TEST_MASTER_SECRET } from '../helpers/oauth-fixture.js';
 import { HttpBrowser, refresh, signInForTokens, type Tokens } from '../helpers/oauth-http-flow.js';
 import {
   type PrivatePostgres,
@@ -22,6 +26,21 @@ describe('faults behind the load balancer', () => {
   let postgres: PrivatePostgres;
   let redis: PrivateRedis;
   let cluster: Cluster;
+  /** The instances' shared database, read and written as they do it. */
+  let store: DurableStore;
+  // The cluster's master secret opens the sealed Entra tokens, as each instance does.
+  const box = createSecretBox(
+    { value: TEST_MASTER_SECRET, source: 'MCP_AZURE_JWT_SIGNING_KEY' },
+    'gatehouse/entra-tokens',
+  );
+  async function ageEntraTokens(userId: string) {
+    const session = (await store.entraSessions.find(userId))!;
+    const tokens = {
+      ...(JSON.parse(box.open(session.sealedTokens, userId)) as object),
+      accessTokenExpiresAt: Math.floor(Date.now() / 1000) + 60,
+    };
+    await store.entraSessions.save({ ...session, sealedTokens: box.seal(JSON.stringify(tokens), userId) });
+  }
 
   beforeAll(async () => {
     entra = await startDevEntra({ port: 0 });
@@ -33,8 +52,10 @@ describe('faults behind the load balancer', () => {
       redisUrl: redis.url,
       redisKeyPrefix: 'gatehouse-faults:',
     });
+    store = createPostgresStore({ url: postgres.url });
   }, 300_000);
   afterAll(async () => {
+    await store?.close();
     await cluster?.close();
     await redis?.close();
     await postgres?.close();
@@ -236,20 +257,33 @@ describe('faults behind the load balancer', () => {
       `api://${IDS.api}/discover api://${IDS.api}/tools.read api://${IDS.api}/tools.execute`,
     );
     const { clientId, tokens } = await signIn('bob');
+    // bob's Entra access token, kept sealed with his grant, is about to expire (aged in the shared
+    // database, as an hour would do): every Gatehouse refresh now refreshes it at Entra first.
+    const bobId = (await store.users.findByIdentity(entra.tenantId, IDS.bob))!.id;
+    await ageEntraTokens(bobId);
+    const aged = (await store.entraSessions.find(bobId))!.sealedTokens;
 
     let kept = tokens;
     entra.setUnreachable(['jwks', 'token']);
     try {
       await verifiedEverywhere(unverified);
-      // A refresh while Entra's token endpoint is cut: Gatehouse's grant is kept and refreshed.
+      // A refresh while Entra's token endpoint is cut: the Entra refresh fails, the kept Entra
+      // tokens stay as they were, and Gatehouse's grant is kept and refreshed.
       const during = await refresh(cluster.url, clientId, tokens.refresh_token!);
       expect(during.status, during.text).toBe(200);
       kept = during.json as unknown as Tokens;
       await verifiedEverywhere(kept.access_token);
+      expect((await store.entraSessions.find(bobId))!.sealedTokens).toBe(aged);
     } finally {
       entra.setUnreachable([]);
     }
+    // Entra back: the next refresh renews the Entra tokens too (nothing was lost).
     const after = await refreshed(clientId, kept.refresh_token!);
     await verifiedEverywhere(after.access_token);
+    const renewed = (await store.entraSessions.find(bobId))!.sealedTokens;
+    expect(renewed).not.toBe(aged);
+    expect(
+      (JSON.parse(box.open(renewed, bobId)) as { accessTokenExpiresAt: number }).accessTokenExpiresAt,
+    ).toBeGreaterThan(Date.now() / 1000 + 50 * 60);
   }, 180_000);
 });
