@@ -1,6 +1,6 @@
 // Scenario: what the operations features cost on the authenticated `tools/call` path.
 // The same stateless `tools/call calculate_sum` with bob's Entra token (as in tools-call), sent to
-// Gatehouse as it is now — durable audit log (two audit events per call: the decision and the call,
+// Gatehouse as it is now — durable audit log (one row per call, with its outcome and duration,
 // written in batches to SQLite), Prometheus counters and histograms, the per-user rate limit counted
 // on every request — and to Gatehouse as it was before those features (`--baseline`, a git
 // revision, built from `git archive` into a temporary directory with this checkout's
