@@ -4,7 +4,7 @@ import type { Caller } from '../identity/caller.js';
 import { entraTokenOf } from '../identity/caller.js';
 import type { DurableStore, EphemeralStore } from '../storage/contract.js';
 import type { SecretBox } from '../tokens/secret-box.js';
-import type { EntraClient } from './entra-client.js';
+import type { EntraClient, EntraSignIn } from './entra-client.js';
 import type { OnBehalfOfToken } from './on-behalf-of.js';
 
 /** On-behalf-of results are reused until this close to their expiry. */
@@ -210,6 +210,45 @@ export class DelegatedAccess {
     });
     return fresh.accessToken;
   }
+}
+
+/**
+ * What Graph adds to a sign-in at Entra through Gatehouse, the MCP clients' (the authorization
+ * server's interaction) and the browser pages' alike: with MCP_AZURE_VALIDATE_WITH_GRAPH a disabled
+ * account is refused (GH_ENTRA_ACCOUNT_DISABLED); the user's groups are the token's or, when they
+ * did not fit in it (groups overage), read from Graph — none when that fails (logged: group
+ * mappings then do not apply until the next sign-in). Returns the groups, lower-cased.
+ */
+export async function checkSignInWithGraph(
+  delegated: DelegatedAccess | undefined,
+  signIn: EntraSignIn,
+  userId: string,
+  options: { validateWithGraph: boolean; warn(error: unknown, message: string): void },
+): Promise<string[]> {
+  const subject: DelegationSubject = {
+    userId,
+    tenantId: signIn.tenantId,
+    objectId: signIn.objectId,
+    assertion: signIn.accessToken,
+  };
+  if (options.validateWithGraph && delegated !== undefined) {
+    const account = await delegated.graph(subject, 'User.Read', '/v1.0/me?$select=id,accountEnabled');
+    if (account.accountEnabled === false) {
+      throw new GatehouseError(
+        'GH_ENTRA_ACCOUNT_DISABLED',
+        `The account ${signIn.preferredUsername ?? signIn.objectId} is disabled in Microsoft Entra ID, so Gatehouse does not sign it in. Ask your administrator to enable the account.`,
+      );
+    }
+  }
+  if (!signIn.groupsOverage) return signIn.groups.map((group) => group.toLowerCase());
+  if (delegated === undefined) return [];
+  return delegated.memberGroups(subject).catch((error: unknown) => {
+    options.warn(
+      error,
+      'groups overage: the groups could not be read from Graph; group mappings do not apply',
+    );
+    return [];
+  });
 }
 
 function describeKind(kind: Caller['kind']): string {

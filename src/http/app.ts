@@ -339,6 +339,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     startedAt,
     secret: options.webSecret ?? randomBytes(32).toString('base64url'),
     entra,
+    ...(options.delegated ? { delegated: options.delegated } : {}),
     servers: () => serverRegistry.views().map((view) => serverSummary(gateway, view)),
     ...(options.authServer?.onGrantRevoked ? { onGrantRevoked: options.authServer.onGrantRevoked } : {}),
     searchAudit,

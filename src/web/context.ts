@@ -1,6 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ConsentCsrf } from '../auth-server/interactions/csrf.js';
 import type { GatehouseConfig } from '../config/index.js';
+import type { DelegatedAccess } from '../entra/delegated-access.js';
 import type { EntraClient } from '../entra/entra-client.js';
 import { resolveUserAccess } from '../identity/user-access.js';
 import type { AuditSink } from '../ops/audit.js';
@@ -40,6 +41,8 @@ export interface WebOptions {
   secret: string;
   /** Gatehouse's Entra client; without one (no Entra credential) only the break-glass login exists. */
   entra: EntraClient | undefined;
+  /** Graph on the user's behalf at sign-in: groups overage, MCP_AZURE_VALIDATE_WITH_GRAPH. */
+  delegated?: DelegatedAccess;
   /** Told when a grant is revoked here, so its access tokens stop at once on this instance. */
   onGrantRevoked?: (grantId: string) => void;
   /** The upstream servers and where each stands. */

@@ -3,6 +3,7 @@ import cookie from '@fastify/cookie';
 import formbody from '@fastify/formbody';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import * as oidc from 'openid-client';
+import { checkSignInWithGraph } from '../entra/delegated-access.js';
 import { GatehouseError, isGatehouseError } from '../errors/index.js';
 import { MCP_PATHS } from '../mcp/endpoint.js';
 import { adminRoutes } from './admin/routes.js';
@@ -178,12 +179,17 @@ export function webPages(options: WebOptions) {
       displayName: signIn.name,
       preferredUsername: signIn.preferredUsername,
     });
+    // The same checks and groups as a sign-in through the authorization server: one identity.
+    const groups = await checkSignInWithGraph(options.delegated, signIn, user.id, {
+      validateWithGraph: options.config.auth.validateWithGraph,
+      warn: (error, message) => request.log.warn({ err: error }, message),
+    });
     await ctx.startSession(reply, {
       via: 'entra',
       userId: user.id,
       name: signIn.preferredUsername ?? signIn.name ?? signIn.objectId,
       appRoles: signIn.roles,
-      groups: signIn.groups,
+      groups,
       createdAt: ctx.now(),
     });
     reply.redirect(login.returnTo, 303);

@@ -3,7 +3,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { decodePart, IDS, postToken } from '../dev-entra/helpers.js';
+import { decodePart, IDS, postToken, signIn } from '../dev-entra/helpers.js';
 import { vscodeToken } from '../helpers/auth-fixture.js';
 import {
   type BrowserOAuthProvider,
@@ -13,6 +13,7 @@ import {
   type OAuthFixture,
   startOAuthFixture,
 } from '../helpers/oauth-fixture.js';
+import { HttpBrowser } from '../helpers/oauth-http-flow.js';
 import { SteppingOAuthProvider } from '../helpers/stepping-oauth-provider.js';
 
 const ALL_STAFF = IDS.groups[2];
@@ -116,6 +117,27 @@ describe('bob is the same person with an Entra token and with a Gatehouse token'
       f.entra.setGroupsOverageLimit(200);
     }
   }, 90_000);
+
+  it('gives bob the mapped role in a browser session too, with groups overage (the admin console lets him in)', async () => {
+    /** bob signs in to Gatehouse's own pages (/auth/login → Entra → /auth/callback) and opens /admin. */
+    async function adminPageStatus(): Promise<number> {
+      const page = new HttpBrowser(f.config.server.baseUrl, undefined, { accept: 'text/html' });
+      const login = await page.get('/auth/login?return=%2Fadmin');
+      expect(login.status, login.text).toBe(303);
+      const { location } = await signIn(login.location!, 'bob');
+      const back = await page.get(location.toString());
+      expect(back.location, back.text).toBe('/admin');
+      return (await page.get('/admin')).status;
+    }
+    // His only way to admin is the group mapping (All Staff → admin).
+    expect(await adminPageStatus()).toBe(200);
+    f.entra.setGroupsOverageLimit(0);
+    try {
+      expect(await adminPageStatus()).toBe(200);
+    } finally {
+      f.entra.setGroupsOverageLimit(200);
+    }
+  }, 60_000);
 
   it('refuses on-behalf-of to app-only callers with a tool error, not a crash', async () => {
     const { status, body } = await postToken(f.entra.tokenEndpoint('v2'), {

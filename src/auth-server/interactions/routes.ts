@@ -4,7 +4,7 @@ import formbody from '@fastify/formbody';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type Provider from 'oidc-provider';
 import * as oidc from 'openid-client';
-import type { DelegatedAccess, DelegationSubject } from '../../entra/delegated-access.js';
+import { checkSignInWithGraph, type DelegatedAccess } from '../../entra/delegated-access.js';
 import type { EntraClient, EntraSignIn } from '../../entra/entra-client.js';
 import { GatehouseError, isGatehouseError } from '../../errors/index.js';
 import type { AuditSink } from '../../ops/audit.js';
@@ -391,37 +391,10 @@ export async function interactionRoutes(app: FastifyInstance, options: Interacti
    * not fit in the token (groups overage), and keeps the Entra tokens sealed with what they grant.
    */
   async function rememberSignIn(signIn: EntraSignIn, userId: string): Promise<string> {
-    const subject: DelegationSubject = {
-      userId,
-      tenantId: signIn.tenantId,
-      objectId: signIn.objectId,
-      assertion: signIn.accessToken,
-    };
-    if (options.validateWithGraph && options.delegated !== undefined) {
-      const account = await options.delegated.graph(
-        subject,
-        'User.Read',
-        '/v1.0/me?$select=id,accountEnabled',
-      );
-      if (account.accountEnabled === false) {
-        throw new GatehouseError(
-          'GH_ENTRA_ACCOUNT_DISABLED',
-          `The account ${signIn.preferredUsername ?? signIn.objectId} is disabled in Microsoft Entra ID, so Gatehouse does not sign it in. Ask your administrator to enable the account.`,
-        );
-      }
-    }
-    let groups = signIn.groups.map((group) => group.toLowerCase());
-    if (signIn.groupsOverage) {
-      if (options.delegated === undefined) groups = [];
-      else
-        groups = await options.delegated.memberGroups(subject).catch((error: unknown) => {
-          app.log.warn(
-            { err: error },
-            'groups overage: the groups could not be read from Graph; group mappings do not apply',
-          );
-          return [];
-        });
-    }
+    const groups = await checkSignInWithGraph(options.delegated, signIn, userId, {
+      validateWithGraph: options.validateWithGraph === true,
+      warn: (error, message) => app.log.warn({ err: error }, message),
+    });
     const sealed = options.entraTokens.seal(
       JSON.stringify({
         accessToken: signIn.accessToken,
