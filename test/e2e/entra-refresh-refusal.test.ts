@@ -1,8 +1,8 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createSecretBox } from '../../src/tokens/secret-box.js';
 import { IDS } from '../dev-entra/helpers.js';
 import { mcpPost } from '../helpers/auth-fixture.js';
-import { type OAuthFixture, startOAuthFixture, TEST_MASTER_SECRET } from '../helpers/oauth-fixture.js';
+import { ageEntraTokens as ageKeptEntraTokens } from '../helpers/entra-sessions.js';
+import { type OAuthFixture, startOAuthFixture } from '../helpers/oauth-fixture.js';
 import {
   HttpBrowser,
   redeemCode,
@@ -33,22 +33,10 @@ afterEach(() => {
   f.entra.setRefreshRefusal([]);
 });
 
-// The fixture's master secret opens the sealed Entra tokens, as Gatehouse does.
-const box = createSecretBox(
-  { value: TEST_MASTER_SECRET, source: 'MCP_AZURE_JWT_SIGNING_KEY' },
-  'gatehouse/entra-tokens',
-);
-
 /** Makes the Entra access token kept for the user about to expire, as an hour would. */
 async function ageEntraTokens(objectId: string): Promise<void> {
   const userId = (await f.gatehouse.stores.durable.users.findByIdentity(f.entra.tenantId, objectId))!.id;
-  const session = (await f.gatehouse.stores.durable.entraSessions.find(userId))!;
-  const tokens = JSON.parse(box.open(session.sealedTokens, userId)) as Record<string, unknown>;
-  tokens.accessTokenExpiresAt = Math.floor(Date.now() / 1000) + 60;
-  await f.gatehouse.stores.durable.entraSessions.save({
-    ...session,
-    sealedTokens: box.seal(JSON.stringify(tokens), userId),
-  });
+  await ageKeptEntraTokens(f.gatehouse.stores.durable, userId);
 }
 
 async function expectToolCall(accessToken: string): Promise<void> {

@@ -1,13 +1,12 @@
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createSecretBox } from '../../src/tokens/secret-box.js';
+import { ageEntraTokens as ageKeptEntraTokens, openEntraTokens } from '../helpers/entra-sessions.js';
 import {
   type BrowserOAuthProvider,
   browserSignIn,
   launchBrowser,
   type OAuthFixture,
   startOAuthFixture,
-  TEST_MASTER_SECRET,
 } from '../helpers/oauth-fixture.js';
 
 // The Entra tokens behind a Gatehouse grant are refreshed when Gatehouse issues an access token and
@@ -25,24 +24,7 @@ describe('the Entra sign-in behind a grant', () => {
     await f?.close();
   });
 
-  // The fixture's master secret opens the sealed Entra tokens, as Gatehouse does.
-  const box = createSecretBox(
-    { value: TEST_MASTER_SECRET, source: 'MCP_AZURE_JWT_SIGNING_KEY' },
-    'gatehouse/entra-tokens',
-  );
-  const openTokens = (sealed: string, userId: string) =>
-    JSON.parse(box.open(sealed, userId)) as { accessTokenExpiresAt: number };
-  async function ageEntraTokens(userId: string) {
-    const session = (await f.gatehouse.stores.durable.entraSessions.find(userId))!;
-    const tokens = {
-      ...openTokens(session.sealedTokens, userId),
-      accessTokenExpiresAt: Math.floor(Date.now() / 1000) + 60,
-    };
-    await f.gatehouse.stores.durable.entraSessions.save({
-      ...session,
-      sealedTokens: box.seal(JSON.stringify(tokens), userId),
-    });
-  }
+  const ageEntraTokens = (userId: string) => ageKeptEntraTokens(f.gatehouse.stores.durable, userId);
 
   const refresh = (provider: BrowserOAuthProvider) =>
     fetch(`${f.config.server.baseUrl}/token`, {
@@ -72,7 +54,7 @@ describe('the Entra sign-in behind a grant', () => {
     provider.saveTokens((await refreshed.json()) as never);
     const after = await f.gatehouse.stores.durable.entraSessions.find(userId);
     expect(after!.sealedTokens).not.toBe(aged!.sealedTokens);
-    expect(openTokens(after!.sealedTokens, userId).accessTokenExpiresAt).toBeGreaterThan(
+    expect(openEntraTokens(after!.sealedTokens, userId).accessTokenExpiresAt).toBeGreaterThan(
       Date.now() / 1000 + 50 * 60,
     );
     await ageEntraTokens(userId);

@@ -2,12 +2,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type DevEntra, startDevEntra } from '../../dev-entra/index.js';
 import type { DurableStore } from '../../src/storage/contract.js';
 import { createPostgresStore } from '../../src/storage/postgres/index.js';
-import { createSecretBox } from '../../src/tokens/secret-box.js';
 import { IDS, type SeededUser } from '../dev-entra/helpers.js';
 import { mcpPost, vscodeToken } from '../helpers/auth-fixture.js';
+import { ageEntraTokens, openEntraTokens } from '../helpers/entra-sessions.js';
 import { eventually } from '../helpers/gateway-fixture.js';
 import { type Cluster, startCluster } from '../helpers/load-balanced-cluster.js';
-import { TEST_MASTER_SECRET } from '../helpers/oauth-fixture.js';
 import { HttpBrowser, refresh, signInForTokens, type Tokens } from '../helpers/oauth-http-flow.js';
 import {
   type PrivatePostgres,
@@ -28,19 +27,6 @@ describe('faults behind the load balancer', () => {
   let cluster: Cluster;
   /** The instances' shared database, read and written as they do it. */
   let store: DurableStore;
-  // The cluster's master secret opens the sealed Entra tokens, as each instance does.
-  const box = createSecretBox(
-    { value: TEST_MASTER_SECRET, source: 'MCP_AZURE_JWT_SIGNING_KEY' },
-    'gatehouse/entra-tokens',
-  );
-  async function ageEntraTokens(userId: string) {
-    const session = (await store.entraSessions.find(userId))!;
-    const tokens = {
-      ...(JSON.parse(box.open(session.sealedTokens, userId)) as object),
-      accessTokenExpiresAt: Math.floor(Date.now() / 1000) + 60,
-    };
-    await store.entraSessions.save({ ...session, sealedTokens: box.seal(JSON.stringify(tokens), userId) });
-  }
 
   beforeAll(async () => {
     entra = await startDevEntra({ port: 0 });
@@ -260,7 +246,7 @@ describe('faults behind the load balancer', () => {
     // bob's Entra access token, kept sealed with his grant, is about to expire (aged in the shared
     // database, as an hour would do): every Gatehouse refresh now refreshes it at Entra first.
     const bobId = (await store.users.findByIdentity(entra.tenantId, IDS.bob))!.id;
-    await ageEntraTokens(bobId);
+    await ageEntraTokens(store, bobId);
     const aged = (await store.entraSessions.find(bobId))!.sealedTokens;
 
     let kept = tokens;
@@ -282,8 +268,6 @@ describe('faults behind the load balancer', () => {
     await verifiedEverywhere(after.access_token);
     const renewed = (await store.entraSessions.find(bobId))!.sealedTokens;
     expect(renewed).not.toBe(aged);
-    expect(
-      (JSON.parse(box.open(renewed, bobId)) as { accessTokenExpiresAt: number }).accessTokenExpiresAt,
-    ).toBeGreaterThan(Date.now() / 1000 + 50 * 60);
+    expect(openEntraTokens(renewed, bobId).accessTokenExpiresAt).toBeGreaterThan(Date.now() / 1000 + 50 * 60);
   }, 180_000);
 });
