@@ -1,5 +1,4 @@
 import { mkdtempSync, rmSync } from 'node:fs';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { SignJWT } from 'jose';
@@ -13,6 +12,7 @@ import { openKeyring, rotateSigningKeys } from '../../src/tokens/key-store.js';
 import type { SigningKey } from '../../src/tokens/keyring.js';
 import { createSecretBox } from '../../src/tokens/secret-box.js';
 import { IDS, mcpPost } from '../helpers/auth-fixture.js';
+import { freePort } from '../helpers/ports.js';
 
 // RFC 9068 access tokens signed by Gatehouse's stored keys (DESIGN §4: keys persisted, encrypted
 // under MCP_AZURE_JWT_SIGNING_KEY, rotatable with old keys kept until their tokens expire).
@@ -118,14 +118,3 @@ describe('Gatehouse signing keys persisted across restarts', () => {
     expect((error as Error).message).toContain('MCP_AZURE_JWT_SIGNING_KEY');
   });
 });
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const { port: free } = server.address() as net.AddressInfo;
-      server.close(() => resolve(free));
-    });
-    server.on('error', reject);
-  });
-}
