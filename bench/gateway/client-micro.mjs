@@ -5,6 +5,7 @@
 // seconds after a 2 s warm-up. Each variant runs in a fresh process (no heap or JIT state carried
 // over), --rounds times in turn; the median round is kept. Reports calls/s and the caller's CPU µs
 // per call (process.cpuUsage), plus the 'abort' listeners left on the transport's long-lived signal.
+// Gatehouse's own hot path is imported from dist/ (npm run build first).
 // Usage: node bench/gateway/client-micro.mjs [--duration 5] [--rounds 3] [--only name,name]
 import { execFileSync, spawnSync } from 'node:child_process';
 import { getEventListeners } from 'node:events';
@@ -15,7 +16,9 @@ import { fileURLToPath } from 'node:url';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { Client as ClientV1 } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport as TransportV1 } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { Pool } from 'undici';
 import { z } from 'zod';
+import { postDirect } from '../../dist/src/gateway/upstream/direct-http.js';
 import { cpuMicros, machineCpuMicros, round, startServer, waitForQuiet } from '../lib.mjs';
 import { nodeHttpFetch } from './node-http-fetch.mjs';
 
@@ -61,7 +64,45 @@ const viaSdk =
       signal: new AbortController().signal,
     });
 
+const DIRECT_HEADERS = {
+  'content-type': 'application/json',
+  accept: 'application/json, text/event-stream',
+  'mcp-protocol-version': '2025-11-25',
+};
+
 const variants = {
+  "Gatehouse's hot path (postDirect: undici dispatcher, a timer per call)": async () => {
+    const target = new URL(url);
+    return {
+      call: async () => {
+        const answer = await postDirect({
+          url: target,
+          headers: DIRECT_HEADERS,
+          body,
+          id: 1,
+          timeoutMs: 30_000,
+          signal: undefined,
+        });
+        return answer.message.result;
+      },
+    };
+  },
+  'plain undici Pool.request + JSON.parse': async () => {
+    const target = new URL(url);
+    const pool = new Pool(target.origin, { connections: IN_FLIGHT });
+    return {
+      call: async () => {
+        const response = await pool.request({
+          path: target.pathname,
+          method: 'POST',
+          headers: DIRECT_HEADERS,
+          body,
+        });
+        return JSON.parse(await response.body.text());
+      },
+      close: () => pool.close(),
+    };
+  },
   'SDK v1 client (@modelcontextprotocol/sdk 1.x, global fetch)': async () => {
     const client = new ClientV1({ name: 'gatehouse', version: 'bench' }, { capabilities: {} });
     const transport = new TransportV1(new URL(url));
