@@ -37,8 +37,8 @@ async function keyPair(): Promise<webcrypto.CryptoKeyPair> {
   ])) as webcrypto.CryptoKeyPair;
 }
 
-/** A CA valid for a day and a server certificate it issued for `hostnames`. */
-async function testCertificates(hostnames: readonly string[]) {
+/** A CA valid for a day and a server certificate it issued for `hostnames` (DNS names or IPv4 addresses). */
+export async function testCertificates(hostnames: readonly string[]) {
   const notBefore = new Date(Date.now() - 3600_000);
   const notAfter = new Date(Date.now() + 24 * 3600_000);
   const caKeys = await keyPair();
@@ -67,7 +67,12 @@ async function testCertificates(hostnames: readonly string[]) {
       new x509.BasicConstraintsExtension(false, undefined, true),
       new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
       new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth]),
-      new x509.SubjectAlternativeNameExtension(hostnames.map((value) => ({ type: 'dns' as const, value }))),
+      new x509.SubjectAlternativeNameExtension(
+        hostnames.map((value) => ({
+          type: /^\d+(\.\d+){3}$/.test(value) ? ('ip' as const) : ('dns' as const),
+          value,
+        })),
+      ),
       await x509.AuthorityKeyIdentifierExtension.create(caKeys.publicKey),
     ],
   });

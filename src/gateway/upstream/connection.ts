@@ -500,8 +500,7 @@ export class UpstreamConnection {
         { detail: { server: this.server.name, method } },
       );
     }
-    const reason = error instanceof Error ? error.message : String(error);
-    return this.unavailable(`${method} failed: ${reason}`, error);
+    return this.unavailable(`${method} failed: ${reasonOf(error)}`, error);
   }
 
   private unavailable(reason: string, cause?: unknown): GatehouseError {
@@ -511,6 +510,21 @@ export class UpstreamConnection {
       { detail: { server: this.server.name }, cause },
     );
   }
+}
+
+/**
+ * An error's message with the innermost cause's, which says what went wrong where the outer one
+ * is generic ("fetch failed" hides "self-signed certificate in certificate chain", ECONNREFUSED …).
+ */
+function reasonOf(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  let inner: unknown = error;
+  for (let depth = 0; depth < 5 && inner instanceof Error && inner.cause !== undefined; depth++)
+    inner = inner.cause;
+  const innermost = inner instanceof Error ? inner.message : undefined;
+  return innermost === undefined || innermost === '' || message.includes(innermost)
+    ? message
+    : `${message}: ${innermost}`;
 }
 
 /** The `_meta` keys of the protocol itself (io.modelcontextprotocol/…): version, client capabilities, log level. */
