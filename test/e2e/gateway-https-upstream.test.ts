@@ -52,7 +52,9 @@ function getUpstream(route: string): Promise<any> {
 }
 
 /** `gatehouse serve` with the upstream in its config file; resolves once /ready answers. */
-async function serve(trustCa: boolean): Promise<{ mcpUrl: string; output: () => string }> {
+async function serve(
+  trustCa: boolean,
+): Promise<{ mcpUrl: string; output: () => string; stop: () => Promise<void> }> {
   const port = await freePort();
   const dataDir = mkdtempSync(path.join(work, 'data-'));
   const configFile = path.join(dataDir, 'gatehouse.json');
@@ -76,7 +78,13 @@ async function serve(trustCa: boolean): Promise<{ mcpUrl: string; output: () => 
     if (Date.now() > deadline) throw new Error(`gatehouse did not start:\n${output()}`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
-  return { mcpUrl: `${base}/mcp`, output };
+  const stop = () =>
+    new Promise<void>((resolve) => {
+      if (child.exitCode !== null) return resolve();
+      child.once('exit', () => resolve());
+      child.kill('SIGTERM');
+    });
+  return { mcpUrl: `${base}/mcp`, output, stop };
 }
 
 let nextId = 1;
@@ -115,7 +123,7 @@ describe('a remote upstream over HTTPS', () => {
   });
 
   it('is served when Gatehouse trusts its CA: tools listed, calls answered over TLS', async () => {
-    const { mcpUrl, output } = await serve(true);
+    const { mcpUrl, output, stop } = await serve(true);
     const listed = await rpc(mcpUrl, 'tools/list');
     expect(
       listed.result?.tools.map((tool: { name: string }) => tool.name),
@@ -129,16 +137,19 @@ describe('a remote upstream over HTTPS', () => {
       (request) => request.rpc === 'tools/call',
     );
     expect(calls.map((request) => request.params.arguments.message)).toEqual(['first', 'second']);
+    // Stopped, so that what the upstream receives next can only come from the next instance.
+    await stop();
   });
 
   it("is refused with the gateway's error when Gatehouse does not trust its CA", async () => {
     const before = ((await getUpstream('/recorded')) as unknown[]).length;
-    const { mcpUrl } = await serve(false);
+    const { mcpUrl, stop } = await serve(false);
     const called = await rpc(mcpUrl, 'tools/call', { name: 'secure__echo', arguments: { message: 'x' } });
     expect(called.error).toMatchObject({ data: { code: 'GH_GATEWAY_UPSTREAM_UNAVAILABLE' } });
     // What went wrong, not only "fetch failed".
     expect(called.error.message).toMatch(/certificate/i);
     // The TLS handshake failed: no request reached the upstream.
     expect(((await getUpstream('/recorded')) as unknown[]).length).toBe(before);
+    await stop();
   });
 });
