@@ -99,6 +99,7 @@ export function postDirect(request: DirectRequest): Promise<DirectAnswer> {
   });
 }
 
+/** Reads the upstream's answer: JSON (or an error status), or an SSE stream up to the response with the request's id. */
 function read(
   request: DirectRequest,
   response: Dispatcher.ResponseData,
