@@ -4,9 +4,10 @@ import https from 'node:https';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MCP_JSON_HEADERS } from '../helpers/auth-fixture.js';
+import { mcpPost } from '../helpers/auth-fixture.js';
 import { testCertificates } from '../helpers/client-metadata-host.js';
 import { TEST_UPSTREAM } from '../helpers/gateway-fixture.js';
+import { GATEHOUSE_BIN } from '../helpers/load-balanced-cluster.js';
 import { freePort } from '../helpers/ports.js';
 
 /**
@@ -16,8 +17,6 @@ import { freePort } from '../helpers/ports.js';
  * refuses it without that CA.
  */
 
-const root = path.resolve(new URL('../..', import.meta.url).pathname);
-const bin = path.join(root, 'dist/src/cli/main.js');
 const work = mkdtempSync(path.join(tmpdir(), 'gatehouse-https-upstream-'));
 const children: ChildProcess[] = [];
 let caPem: string;
@@ -59,7 +58,7 @@ async function serve(
   const dataDir = mkdtempSync(path.join(work, 'data-'));
   const configFile = path.join(dataDir, 'gatehouse.json');
   writeFileSync(configFile, JSON.stringify({ mcpServers: { secure: { url: `${upstreamBase}/mcp` } } }));
-  const { child, output } = spawnLogged([bin, 'serve'], {
+  const { child, output } = spawnLogged([GATEHOUSE_BIN, 'serve'], {
     PATH: process.env.PATH,
     HOME: process.env.HOME,
     PORT: String(port),
@@ -89,12 +88,10 @@ async function serve(
 
 let nextId = 1;
 async function rpc(mcpUrl: string, method: string, params: Record<string, unknown> = {}) {
-  const response = await fetch(mcpUrl, {
-    method: 'POST',
-    headers: { ...MCP_JSON_HEADERS, 'mcp-protocol-version': '2025-11-25' },
-    body: JSON.stringify({ jsonrpc: '2.0', id: nextId++, method, params }),
+  const { body } = await mcpPost(mcpUrl, { jsonrpc: '2.0', id: nextId++, method, params }, undefined, {
+    'mcp-protocol-version': '2025-11-25',
   });
-  return (await response.json()) as { result?: any; error?: any };
+  return body as { result?: any; error?: any };
 }
 
 describe('a remote upstream over HTTPS', () => {
