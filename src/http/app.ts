@@ -46,7 +46,7 @@ import type { SecretBox } from '../tokens/secret-box.js';
 import { type CheckBreakGlassLogin, webPages } from '../web/routes.js';
 import { registerApiDocs } from './api-docs.js';
 import { refuseForeignHosts, trustProxyOption } from './front-door.js';
-import { redactUrl } from './logger.js';
+import { deferredChildLogger, redactUrl } from './logger.js';
 import type { Stores } from './storage-selection.js';
 
 export interface AppOptions {
@@ -119,6 +119,13 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     loggerInstance: logger as FastifyBaseLogger,
     // One debug line per request (below) instead of Fastify's two info lines: logging is not free on the hot path.
     logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'requestId' }),
+    // Each request's child logger is made only when the request logs something.
+    childLoggerFactory: (parent, bindings, childOptions) =>
+      deferredChildLogger(
+        parent as unknown as Logger,
+        bindings,
+        childOptions,
+      ) as unknown as FastifyBaseLogger,
     bodyLimit: config.server.bodyLimit,
     genReqId: (request) => {
       const incoming = request.headers['x-request-id'];

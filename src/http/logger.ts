@@ -80,3 +80,75 @@ export function redactUrl(url: string): string {
     });
   return `${path}?${parameters.join('&')}`;
 }
+
+const LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'] as const;
+type LevelName = (typeof LEVELS)[number];
+type LogCall = (...args: unknown[]) => void;
+
+/**
+ * A request's child logger that is made only when something is logged at an enabled level (or its
+ * level, bindings or own children are asked for). Fastify gives every request a child logger with
+ * its requestId bound, and pino's `child()` serializes those bindings through the redaction paths:
+ * a few microseconds on every request, most of which log nothing at all. Once made, the real child
+ * answers everything; until then, `bindings` are kept as given.
+ */
+class DeferredChildLogger {
+  #real: Logger | undefined;
+
+  constructor(
+    readonly parent: Logger,
+    readonly childBindings: pino.Bindings,
+    readonly childOptions: pino.ChildLoggerOptions,
+  ) {}
+
+  real(): Logger {
+    this.#real ??= this.parent.child(this.childBindings, this.childOptions);
+    return this.#real;
+  }
+
+  get level(): string {
+    return this.#real?.level ?? this.parent.level;
+  }
+
+  set level(level: string) {
+    this.real().level = level;
+  }
+
+  isLevelEnabled(level: string): boolean {
+    return (this.#real ?? this.parent).isLevelEnabled(level);
+  }
+
+  child(bindings: pino.Bindings, options?: pino.ChildLoggerOptions): Logger {
+    return this.real().child(bindings, options);
+  }
+
+  bindings(): pino.Bindings {
+    return this.#real?.bindings() ?? { ...this.parent.bindings(), ...this.childBindings };
+  }
+
+  silent(): void {}
+
+  flush(callback?: (error?: Error) => void): void {
+    this.parent.flush(callback);
+  }
+}
+
+for (const level of LEVELS) {
+  Object.defineProperty(DeferredChildLogger.prototype, level, {
+    value: function log(this: DeferredChildLogger, ...args: unknown[]): void {
+      const logger = this.isLevelEnabled(level) ? this.real() : undefined;
+      if (logger !== undefined) (logger[level] as LogCall)(...args);
+    },
+  });
+}
+
+/** Fastify's `childLoggerFactory`: each request's logger, made when first used (DeferredChildLogger). */
+export function deferredChildLogger(
+  parent: Logger,
+  bindings: pino.Bindings,
+  options: pino.ChildLoggerOptions,
+): Logger & Record<LevelName, LogCall> {
+  // A route's own level or serializers change what the child logs: such a child is made at once.
+  if (Object.keys(options).length > 0) return parent.child(bindings, options);
+  return new DeferredChildLogger(parent, bindings, options) as unknown as Logger & Record<LevelName, LogCall>;
+}

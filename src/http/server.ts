@@ -287,7 +287,10 @@ export async function callerResolver(
           : resourcePath === undefined
             ? undefined
             : `${config.server.baseUrl}${resourcePath}`;
-      return authenticator.cached(request.headers.authorization, resource) ?? authenticate(request, resource);
+      return (
+        authenticator.cached(request.headers.authorization, resource, request.raw.socket) ??
+        authenticate(request, resource)
+      );
     },
     grantRevoked: (grantId) => authenticator.grantRevoked(grantId),
     tokenCacheStats: () => authenticator.tokenCacheStats(),

@@ -17,24 +17,28 @@ type Column =
   | 'requestId'
   | 'ip';
 
-/** Field name → column. Later names are aliases, used only when the column's own name is absent. */
-const TEXT_COLUMNS: Readonly<Record<string, Column>> = {
-  userId: 'userId',
-  tenantId: 'tenantId',
-  clientId: 'clientId',
-  tool: 'tool',
-  server: 'server',
-  action: 'action',
-  errorCode: 'errorCode',
-  requestId: 'requestId',
-  ip: 'ip',
-  // gateway.forward names the tool (or prompt, or resource) `name` and its MCP method `method`;
-  // auth.failure names its error `code`.
-  name: 'tool',
-  method: 'action',
-  code: 'errorCode',
-};
-const ALIASES = new Set(['name', 'method', 'code']);
+/** Field name → the column it fills. */
+const TEXT_COLUMNS: ReadonlyMap<string, Column> = new Map<string, Column>([
+  ['userId', 'userId'],
+  ['tenantId', 'tenantId'],
+  ['clientId', 'clientId'],
+  ['tool', 'tool'],
+  ['server', 'server'],
+  ['action', 'action'],
+  ['errorCode', 'errorCode'],
+  ['requestId', 'requestId'],
+  ['ip', 'ip'],
+]);
+/**
+ * Aliases fill their column only when the column's own field is absent (otherwise they are details):
+ * gateway.forward names the tool (or prompt, or resource) `name` and its MCP method `method`;
+ * auth.failure names its error `code`.
+ */
+const ALIASES: ReadonlyMap<string, Column> = new Map<string, Column>([
+  ['name', 'tool'],
+  ['method', 'action'],
+  ['code', 'errorCode'],
+]);
 
 /** The event field that carries a tool call's arguments: kept only when configured, then redacted. */
 const ARGUMENTS_FIELD = 'arguments';
@@ -51,8 +55,11 @@ export interface AuditRowOptions {
   logArguments: boolean;
 }
 
+// Runs for every audit event (one per tool call), so it is written as one pass over the event's own
+// keys with map lookups: no entry arrays, no per-field closures.
 export function toAuditRow(event: AuditEvent, options: AuditRowOptions): AuditRowInput {
   const source = event as unknown as Record<string, unknown>;
+  const details: Record<string, unknown> = {};
   const row: AuditRowInput = {
     at: timeOf(source.at),
     type: String(source.type),
@@ -67,28 +74,28 @@ export function toAuditRow(event: AuditEvent, options: AuditRowOptions): AuditRo
     durationMs: null,
     requestId: null,
     ip: null,
-    details: {},
+    details,
   };
-  for (const [field, value] of Object.entries(source)) {
-    if (field === 'type' || field === 'at' || value === undefined) continue;
-    const column = TEXT_COLUMNS[field];
+  for (const field of Object.keys(source)) {
+    const value = source[field];
+    if (value === undefined || field === 'type' || field === 'at') continue;
+    let column = TEXT_COLUMNS.get(field);
+    if (column === undefined) {
+      column = ALIASES.get(field);
+      const own = column === undefined ? undefined : source[column];
+      if (own !== undefined && own !== null) column = undefined;
+    }
     if (column !== undefined) {
-      // An alias fills its column only when the column's own field is absent; otherwise it is a detail.
-      if (!ALIASES.has(field) || source[column] === undefined || source[column] === null) {
-        row[column] = value === null ? null : String(value);
-        continue;
-      }
+      row[column] = value === null ? null : String(value);
     } else if (field === 'outcome') {
       row.outcome = String(value);
-      continue;
     } else if (field === 'durationMs') {
       row.durationMs = typeof value === 'number' && Number.isFinite(value) ? value : null;
-      continue;
     } else if (field === ARGUMENTS_FIELD) {
-      if (options.logArguments) row.details[field] = redact(value, 0);
-      continue;
+      if (options.logArguments) details[field] = redact(value, 0);
+    } else {
+      details[field] = value;
     }
-    row.details[field] = value;
   }
   if (row.outcome === '') row.outcome = row.errorCode === null ? 'ok' : 'error';
   return row;

@@ -60,6 +60,8 @@ export class Authenticator {
   #serviceCaller: Promise<Caller> | undefined;
   #cacheHits = 0;
   #cacheMisses = 0;
+  /** Per connection (a socket), the last bearer token it carried and that token's cache key. */
+  readonly #lastTokenOn = new WeakMap<object, { token: string; key: string }>();
 
   constructor(private readonly options: AuthenticatorOptions) {
     const { config } = options;
@@ -82,13 +84,28 @@ export class Authenticator {
    * The caller for an already-verified bearer token, without any asynchronous step; undefined when
    * the token is not in the cache (then use authenticate). This is the hot path of every request.
    */
-  cached(authorization: string | undefined, resource?: string): Caller | undefined {
+  cached(authorization: string | undefined, resource?: string, connection?: object): Caller | undefined {
     const token = bearerToken(authorization);
     if (token === undefined) return undefined;
-    const caller = this.#cache.get(cacheKey(token, resource));
+    const caller = this.#cache.get(withResource(this.#tokenKey(token, connection), resource));
     // A miss is counted by authenticate, which the caller goes on to.
     if (caller !== undefined) this.#cacheHits++;
     return caller;
+  }
+
+  /**
+   * The cache key (SHA-256) of a token. A client sends the same token on every request of its
+   * connection, so the last token seen on a connection and its key are remembered with it (and go
+   * with it): a repeat costs a string comparison instead of a hash. The token is then held in
+   * memory as long as the connection that carried it, never in the cache itself.
+   */
+  #tokenKey(token: string, connection: object | undefined): string {
+    if (connection === undefined) return VerifiedTokenCache.keyOf(token);
+    const last = this.#lastTokenOn.get(connection);
+    if (last !== undefined && last.token === token) return last.key;
+    const key = VerifiedTokenCache.keyOf(token);
+    this.#lastTokenOn.set(connection, { token, key });
+    return key;
   }
 
   /** Lookups in the verified-token cache (for metrics). */
@@ -290,8 +307,12 @@ export class Authenticator {
  * token accepted there (bound to that server) is never taken from the cache for /mcp.
  */
 function cacheKey(token: string, resource: string | undefined): string {
-  const key = VerifiedTokenCache.keyOf(token);
-  return resource === undefined ? key : `${key} ${resource}`;
+  return withResource(VerifiedTokenCache.keyOf(token), resource);
+}
+
+/** A token's cache key for one protected resource (tokens bound to /mcp/{server} or /sse are cached apart). */
+function withResource(tokenKey: string, resource: string | undefined): string {
+  return resource === undefined ? tokenKey : `${tokenKey} ${resource}`;
 }
 
 function sha256(value: string): Buffer {
