@@ -7,7 +7,7 @@
 // process (autocannon and the latency client) and the upstream run pinned to core 1 (README: why).
 // With --preload FILE, Gatehouse runs with `node --import FILE` (a what-if/ experiment); such a run
 // is never written to the READMEs.
-// Usage: node bench/gateway/run.mjs [--duration 10] [--rounds 3] [--write] [--preload FILE]
+// Usage: node bench/gateway/run.mjs [--duration 10] [--rounds 3] [--sdk-rounds 12] [--write] [--preload FILE]
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -39,10 +39,23 @@ if (preload && args.includes('--write'))
   throw new Error('a --preload (what-if) run is not written to the READMEs');
 const rounds = Number(args.includes('--rounds') ? args[args.indexOf('--rounds') + 1] : 3);
 const warmup = 3;
+// The SDK upstream's cells: many short alternating rounds (its cost per request swings by ±20 % from
+// one ten-second cell to the next on this VM; short alternating blocks pair each through block with
+// a direct one measured seconds apart), after one long warm-up (the SDK's code takes about 20 s of
+// load to reach its steady speed).
+const SDK = {
+  rounds: Number(args.includes('--sdk-rounds') ? args[args.indexOf('--sdk-rounds') + 1] : 12),
+  duration: 3,
+  warmup: 1,
+  firstWarmup: 25,
+};
 const concurrencies = [10, 50];
 const GATEHOUSE_CORE = '0';
 const UPSTREAM_CORE = '1';
 const LOADER_CORE = '1';
+// With the SDK upstream, the load generator moves to Gatehouse's core and the upstream has core 1 to
+// itself: its requests then come from the other core on both paths (see the README's Method).
+const SDK_LOADER_CORE = '0';
 // Latency runs: requests per path, one at a time (sequential) and over 10 connections at a fixed
 // rate (a share of what Gatehouse forwarded at c=10); direct and through Gatehouse alternate in blocks.
 const LATENCY = {
@@ -136,16 +149,25 @@ async function cell({
   other,
   connections,
   round: inRound,
+  seconds = duration,
+  warmupSeconds = warmup,
 }) {
   const pids = [entra.pid, ...(gatehouse ? [gatehouse.pid] : []), ...(other ? [other.pid] : [])];
   let best;
   for (let attempt = 1; attempt <= ATTEMPTS; attempt++) {
     await waitForQuiet();
-    await load({ url: `${url}/mcp`, body, headers, connections, duration: warmup, verifyBody: verify });
+    await load({
+      url: `${url}/mcp`,
+      body,
+      headers,
+      connections,
+      duration: warmupSeconds,
+      verifyBody: verify,
+    });
     const gatehouseBefore = gatehouse ? cpuMicros(gatehouse.pid) : 0;
     const otherBefore = other ? cpuMicros(other.pid) : 0;
     const { value: result, foreignLoadPercent } = await measuring(pids, () =>
-      load({ url: `${url}/mcp`, body, headers, connections, duration, verifyBody: verify }),
+      load({ url: `${url}/mcp`, body, headers, connections, duration: seconds, verifyBody: verify }),
     );
     const gatehouseCpu = gatehouse ? cpuMicros(gatehouse.pid) - gatehouseBefore : undefined;
     const otherCpu = other ? cpuMicros(other.pid) - otherBefore : undefined;
@@ -312,6 +334,8 @@ try {
   }
 
   for (const upstream of ['bare', 'sdk']) {
+    const sdk = upstream === 'sdk';
+    if (sdk) pinSelf(SDK_LOADER_CORE);
     const server = await startServer({
       name: `${upstream} upstream`,
       script: path.join(
@@ -361,11 +385,33 @@ try {
       if (upstream === 'bare') await check(NAMES.builtin, gatehouse.url, BODIES.sum, summed);
       // The cells compared with each other alternate, round after round (the order reversed every
       // other round), so that drift on the machine hits each of them alike.
-      for (let inRound = 1; inRound <= rounds; inRound++) {
+      if (sdk) {
+        // Through Gatehouse first, so that its forward path warms with the upstream.
+        await load({
+          url: `${through.url}/mcp`,
+          body: through.body,
+          headers,
+          connections: 50,
+          duration: SDK.firstWarmup,
+          verifyBody: echoed,
+        });
+        await load({
+          url: `${direct.url}/mcp`,
+          body: direct.body,
+          headers,
+          connections: 50,
+          duration: 5,
+          verifyBody: echoed,
+        });
+      }
+      const timing = sdk ? { seconds: SDK.duration, warmupSeconds: SDK.warmup } : {};
+      for (let inRound = 1; inRound <= (sdk ? SDK.rounds : rounds); inRound++) {
         const order = inRound % 2 === 1 ? compared : [...compared].reverse();
         for (const connections of concurrencies)
-          for (const spec of order) await cell({ ...spec, connections, round: inRound });
+          for (const spec of order) await cell({ ...spec, connections, round: inRound, ...timing });
       }
+      // The latency client sits where it does for the bare upstream, so both latency tables compare.
+      if (sdk) pinSelf(LOADER_CORE);
       await latencyCompare({ upstream, direct, through, pids: [entra.pid, gatehouse.pid, server.pid] });
     } finally {
       await gatehouse.stop();
@@ -409,7 +455,8 @@ function perRound(a, b, c, value) {
       (r) => r.kind === spec.kind && r.upstream === spec.upstream && r.connections === c && r.round === n,
     );
   const values = [];
-  for (let n = 1; n <= rounds; n++) values.push(round(value(pick(a, n), pick(b, n)), 2));
+  const count = a.upstream === 'sdk' ? SDK.rounds : rounds;
+  for (let n = 1; n <= count; n++) values.push(round(value(pick(a, n), pick(b, n)), 2));
   return { values, median: round(median(values), 2), text: values.join(', ') };
 }
 const targets = [];
@@ -480,7 +527,7 @@ const built = statSync(path.join(root, 'dist/src/cli/main.js'))
   .mtime.toISOString()
   .slice(0, 16)
   .replace('T', ' ');
-const stamp = `Measured ${new Date().toISOString().slice(0, 10)} on ${process.platform}/${process.arch}, Node ${process.version}, Gatehouse at ${head} (dist/ built ${built} UTC), ${rounds} rounds of ${duration} s per cell after ${warmup} s warm-up (the compared cells alternating; tables give medians over rounds); Gatehouse and the floor pinned to core ${GATEHOUSE_CORE}, the upstreams, autocannon and the latency client to core ${LOADER_CORE}${pinned ? '' : ' (taskset missing: nothing was pinned)'}${preload ? `. WHAT-IF: Gatehouse ran with --import ${path.relative(root, preload)}` : ''}. Other processes on the machine used at most ${Math.max(...results.map((r) => r.foreignLoadPercent))} % of a core during a cell.`;
+const stamp = `Measured ${new Date().toISOString().slice(0, 10)} on ${process.platform}/${process.arch}, Node ${process.version}, Gatehouse at ${head} (dist/ built ${built} UTC), ${rounds} rounds of ${duration} s per cell after ${warmup} s warm-up for the floor, the built-in tool and the bare upstream, ${SDK.rounds} rounds of ${SDK.duration} s after ${SDK.warmup} s (and one ${SDK.firstWarmup} s warm-up) for the SDK upstream (the compared cells alternating; tables give medians over rounds); Gatehouse and the floor pinned to core ${GATEHOUSE_CORE}, the upstreams and the latency client to core ${LOADER_CORE}, autocannon to core ${LOADER_CORE} with the bare upstream and to core ${SDK_LOADER_CORE} (Gatehouse's) with the SDK upstream, which has core ${UPSTREAM_CORE} to itself${pinned ? '' : ' (taskset missing: nothing was pinned)'}${preload ? `. WHAT-IF: Gatehouse ran with --import ${path.relative(root, preload)}` : ''}. Other processes on the machine used at most ${Math.max(...results.map((r) => r.foreignLoadPercent))} % of a core during a cell.`;
 const table = lines.join('\n');
 const latencyTable = latencyLines.join('\n');
 const summary = targets.map((t) => `- ${t.text}`).join('\n');
@@ -489,7 +536,7 @@ console.log(`\n${stamp}\n\n${table}\n\n${latencyTable}\n\n${summary}`);
 if (!preload)
   writeFileSync(
     path.join(here, 'results.json'),
-    `${JSON.stringify({ date: new Date().toISOString(), node: process.version, head, distBuilt: built, duration, rounds, warmup, pinned, preload: preload ? path.relative(root, preload) : null, results, latency, samples, targets: targets.map(({ text, ...t }) => t) }, null, 2)}\n`,
+    `${JSON.stringify({ date: new Date().toISOString(), node: process.version, head, distBuilt: built, duration, rounds, warmup, sdk: SDK, pinned, preload: preload ? path.relative(root, preload) : null, results, latency, samples, targets: targets.map(({ text, ...t }) => t) }, null, 2)}\n`,
   );
 if (args.includes('--write')) {
   replaceBetween(

@@ -4,9 +4,13 @@
 // written in batches to SQLite), Prometheus counters and histograms, the per-user rate limit counted
 // on every request — and to Gatehouse as it was before those features (`--baseline`, a git
 // revision, built from `git archive` into a temporary directory with this checkout's
-// node_modules), plus the bare node:http floor, in the same run. Rounds alternate the order of the
-// two Gatehouse cells so that drift on the machine hits both alike.
-// Usage: npm run build && node bench/operations/run.mjs [--baseline 3ef62aa] [--duration 10] [--rounds 3] [--write]
+// node_modules), plus the bare node:http floor, in the same run.
+// By default the two Gatehouses are measured side by side: both on core 0, each loaded by its own
+// autocannon at the same time, so the kernel gives each half of the core while both have work and
+// the ratio of the requests they serve is the inverse ratio of their costs per request; whatever
+// the machine does (this VM's speed swings by ±15–20 % within seconds) hits both at the same
+// instant. With --alternating they are measured one at a time, alternating in many short rounds.
+// Usage: npm run build && node bench/operations/run.mjs [--baseline 3ef62aa] [--duration 5] [--rounds 8] [--alternating] [--write]
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -18,6 +22,7 @@ import {
   EMULATOR_TENANT,
   emulatorWithBob,
   load,
+  pinSelf,
   replaceBetween,
   round,
   startServer,
@@ -27,10 +32,18 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '../..');
 const args = process.argv.slice(2);
 const option = (name, fallback) => (args.includes(name) ? args[args.indexOf(name) + 1] : fallback);
-const duration = Number(option('--duration', 10));
-const rounds = Number(option('--rounds', 3));
+// Side by side (the default): "before" and "now" share core 0 and are loaded at the same time, so
+// whatever the machine does hits both at the same instant; with --alternating, one at a time.
+const sideBySide = !args.includes('--alternating');
+const duration = Number(option('--duration', sideBySide ? 5 : 3));
+const rounds = Number(option('--rounds', sideBySide ? 8 : 12));
 const baseline = option('--baseline', '3ef62aa');
-const warmup = 3;
+/** Seconds of load before each measured block, and before the first round for each server. */
+const warmup = 1;
+const firstWarmup = 10;
+
+// The servers run on core 0 (startServer); this process, and so autocannon, on core 1.
+const pinned = pinSelf('1');
 const concurrencies = [10, 50];
 
 // The baseline build: the revision's sources, compiled with this checkout's compiler and packages.
@@ -85,6 +98,35 @@ const specs = [
 const servers = [];
 for (const spec of specs) servers.push(await startServer(spec));
 const samples = [];
+
+/**
+ * One block: warm-up, then `duration` seconds of load on every server of `group` at once (each its
+ * own autocannon with `connections` connections), and each server's CPU over the block.
+ */
+async function measure(group, connections, inRound) {
+  const requestOf = (server) => ({ url: `${server.url}/mcp`, body, headers, connections });
+  await Promise.all(group.map((server) => load({ ...requestOf(server), duration: warmup })));
+  const cpuBefore = group.map((server) => cpuMicros(server.pid));
+  const results = await Promise.all(group.map((server) => load({ ...requestOf(server), duration })));
+  group.forEach((server, index) => {
+    const result = results[index];
+    const cpu = cpuMicros(server.pid) - cpuBefore[index];
+    if (result.non2xx > 0 || result.errors > 0)
+      throw new Error(`${server.name}: ${result.non2xx} non-2xx, ${result.errors} errors`);
+    samples.push({
+      server: server.name,
+      connections,
+      round: inRound,
+      rps: round(result.requests.average),
+      p50: result.latency.p50,
+      p99: result.latency.p99,
+      cpuMicrosPerRequest: round(cpu / result.requests.total, 1),
+    });
+    console.error(
+      `${server.name} c=${connections} (round ${inRound}${group.length > 1 ? ', side by side' : ''}): ${round(result.requests.average)} req/s, ${round(cpu / result.requests.total, 1)} µs/req`,
+    );
+  });
+}
 try {
   for (const server of servers) {
     const response = await fetch(`${server.url}/mcp`, { method: 'POST', body, headers });
@@ -92,29 +134,18 @@ try {
     if (json.result?.structuredContent?.sum !== 6)
       throw new Error(`${server.name} answered ${JSON.stringify(json)}`);
   }
+  for (const server of servers)
+    for (const connections of concurrencies)
+      await load({ url: `${server.url}/mcp`, body, headers, connections, duration: firstWarmup / 2 });
   for (let inRound = 1; inRound <= rounds; inRound++) {
-    const order = inRound % 2 === 1 ? servers : [servers[0], servers[2], servers[1]];
     for (const connections of concurrencies) {
-      for (const server of order) {
-        const request = { url: `${server.url}/mcp`, body, headers };
-        await load({ ...request, connections, duration: warmup });
-        const cpuBefore = cpuMicros(server.pid);
-        const result = await load({ ...request, connections, duration });
-        const cpu = cpuMicros(server.pid) - cpuBefore;
-        if (result.non2xx > 0 || result.errors > 0)
-          throw new Error(`${server.name}: ${result.non2xx} non-2xx, ${result.errors} errors`);
-        samples.push({
-          server: server.name,
-          connections,
-          round: inRound,
-          rps: round(result.requests.average),
-          p50: result.latency.p50,
-          p99: result.latency.p99,
-          cpuMicrosPerRequest: round(cpu / result.requests.total, 1),
-        });
-        console.error(
-          `${server.name} c=${connections} (round ${inRound}): ${round(result.requests.average)} req/s, ${round(cpu / result.requests.total, 1)} µs/req`,
-        );
+      if (sideBySide) {
+        // The floor alone (first round only: it is the machine's reference), then both Gatehouses at once.
+        if (inRound === 1) await measure([servers[0]], connections, inRound);
+        await measure([servers[1], servers[2]], connections, inRound);
+      } else {
+        const order = inRound % 2 === 1 ? servers : [servers[0], servers[2], servers[1]];
+        for (const server of order) await measure([server], connections, inRound);
       }
     }
   }
@@ -145,15 +176,21 @@ const ratios = (c, column) => {
   return { values, median: median(values) };
 };
 
+// Side by side, each Gatehouse has half the core, so its req/s compares with the other's, not with
+// the floor's; "× bare" is then the floor's CPU per request over the server's.
 const lines = [
-  '| server | connections | req/s | × bare | p50 ms | p99 ms | server CPU µs/req |',
+  `| server | connections | req/s${sideBySide ? ' (Gatehouses: side by side, half a core each)' : ''} | × bare${sideBySide ? ' (CPU per request)' : ''} | p50 ms | p99 ms | server CPU µs/req |`,
   '| --- | ---: | ---: | ---: | ---: | ---: | ---: |',
 ];
 for (const c of concurrencies) {
   for (const spec of specs) {
     const rps = cell(spec.name, c, 'rps');
+    const cpu = cell(spec.name, c, 'cpuMicrosPerRequest');
+    const timesBare = sideBySide
+      ? cell(specs[0].name, c, 'cpuMicrosPerRequest') / cpu
+      : rps / cell(specs[0].name, c, 'rps');
     lines.push(
-      `| ${spec.name} | ${c} | ${round(rps)} | ${round(rps / cell(specs[0].name, c, 'rps'), 2)} | ${cell(spec.name, c, 'p50')} | ${cell(spec.name, c, 'p99')} | ${cell(spec.name, c, 'cpuMicrosPerRequest')} |`,
+      `| ${spec.name} | ${c} | ${round(rps)} | ${round(timesBare, 2)} | ${cell(spec.name, c, 'p50')} | ${cell(spec.name, c, 'p99')} | ${cpu} |`,
     );
   }
 }
@@ -161,14 +198,14 @@ const summary = concurrencies
   .map((c) => {
     const rps = ratios(c, 'rps');
     const cpu = ratios(c, 'cpuMicrosPerRequest');
-    return `- c=${c}: now ÷ before, throughput ${round(rps.median, 3)}× (rounds ${rps.values.join(', ')}), CPU per request ${round(cpu.median, 3)}× (rounds ${cpu.values.join(', ')}).`;
+    return `- c=${c}: now ÷ before, throughput **${round(rps.median, 3)}×** (target ≥ 0.9×: ${rps.median >= 0.9 ? 'met' : '**missed**'}; rounds ${rps.values.join(', ')}), CPU per request ${round(cpu.median, 3)}× (rounds ${cpu.values.join(', ')}).`;
   })
   .join('\n');
-const stamp = `Measured ${new Date().toISOString().slice(0, 10)} on ${process.platform}/${process.arch}, Node ${process.version}, ${duration} s per cell after ${warmup} s warm-up, ${rounds} rounds (medians shown), servers pinned to core 0 and autocannon on core 1.`;
+const stamp = `Measured ${new Date().toISOString().slice(0, 10)} on ${process.platform}/${process.arch}, Node ${process.version}, ${sideBySide ? `the two Gatehouses side by side (loaded at the same time, sharing core 0) in ${rounds} blocks of ${duration} s, the floor alone in one` : `${rounds} alternating rounds of ${duration} s per cell`} after ${warmup} s warm-up (and ${firstWarmup} s per server before the first), medians shown, servers pinned to core 0 and autocannon on core 1${pinned ? '' : ' (taskset missing: nothing was pinned)'}.`;
 console.log(`\n${stamp}\n\n${lines.join('\n')}\n\n${summary}`);
 writeFileSync(
   path.join(here, 'results.json'),
-  `${JSON.stringify({ date: new Date().toISOString(), node: process.version, baseline: baselineCommit, current: currentCommit, duration, rounds, samples }, null, 2)}\n`,
+  `${JSON.stringify({ date: new Date().toISOString(), node: process.version, baseline: baselineCommit, current: currentCommit, method: sideBySide ? 'side-by-side' : 'alternating', duration, rounds, samples }, null, 2)}\n`,
 );
 if (args.includes('--write'))
   replaceBetween(path.join(here, 'README.md'), 'results', `${stamp}\n\n${lines.join('\n')}\n\n${summary}`);

@@ -4,8 +4,10 @@
 // emulator) on every request. Every server runs pinned to one core; autocannon runs on the other.
 // Every server gets the same request, Authorization header included. Gatehouse also gets the same
 // call in the stateless 2026-07-28 form (`_meta` envelope, Mcp-Method/Mcp-Name headers), measured
-// in the same run as the 2025-11-25 form.
-// Usage: node bench/tools-call/run.mjs [--duration 10] [--rounds 3] [--write]
+// in the same run as the 2025-11-25 form: alternating on one Gatehouse, and side by side (two
+// Gatehouses sharing core 0, loaded at the same time, one with each form, the forms swapped every
+// other block), which is what the comparison of the forms is judged on.
+// Usage: node bench/tools-call/run.mjs [--duration 10] [--rounds 3] [--side-rounds 8] [--write]
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -16,6 +18,7 @@ import {
   EMULATOR_TENANT,
   emulatorWithBob,
   load,
+  pinSelf,
   replaceBetween,
   round,
   startServer,
@@ -28,6 +31,14 @@ const duration = args.includes('--duration') ? Number(args[args.indexOf('--durat
 const rounds = args.includes('--rounds') ? Number(args[args.indexOf('--rounds') + 1]) : 3;
 const warmup = 3;
 const concurrencies = [10, 50];
+const SIDE = {
+  rounds: args.includes('--side-rounds') ? Number(args[args.indexOf('--side-rounds') + 1]) : 8,
+  duration: 5,
+  warmup: 1,
+};
+
+// The servers run on core 0 (startServer); this process, and so autocannon, on core 1.
+const pinned = pinSelf('1');
 
 // The development emulator issues the token the authenticated server verifies.
 const { entra, headers } = await emulatorWithBob({ root, core: '1' });
@@ -185,9 +196,66 @@ for (const row of samples) {
     requests: same.reduce((sum, r) => sum + r.requests, 0),
   });
 }
+
+// Side by side: two Gatehouses with auth on share core 0 and are loaded at the same time, one with
+// each request form, so the kernel gives each half the core while both have work and the ratio of
+// their CPU per request is measured at the same instant (this VM's speed swings by ±15–20 % within
+// seconds). The forms swap servers every other block, so a difference between the two processes
+// cancels out.
+const side = [];
+{
+  const spec = servers[3];
+  const pair = [];
+  for (const suffix of ['a', 'b'])
+    pair.push(
+      await startServer({ ...spec, env: { ...spec.env, GATEHOUSE_DATA_DIR: `${dataDir}-side-${suffix}` } }),
+    );
+  try {
+    const forms = Object.keys(KINDS);
+    for (const server of pair) for (const kind of forms) await check({ ...server, name: spec.name }, kind);
+    for (const connections of concurrencies)
+      for (const [index, server] of pair.entries())
+        await load({ url: `${server.url}/mcp`, ...KINDS[forms[index]], connections, duration: 5 });
+    for (let block = 1; block <= SIDE.rounds; block++) {
+      const kinds = block % 2 === 1 ? forms : [...forms].reverse();
+      for (const connections of concurrencies) {
+        const requests = pair.map((server, index) => ({
+          url: `${server.url}/mcp`,
+          ...KINDS[kinds[index]],
+          connections,
+        }));
+        await Promise.all(requests.map((request) => load({ ...request, duration: SIDE.warmup })));
+        const before = pair.map((server) => cpuMicros(server.pid));
+        const answers = await Promise.all(
+          requests.map((request) => load({ ...request, duration: SIDE.duration })),
+        );
+        const row = { block, connections };
+        pair.forEach((server, index) => {
+          const result = answers[index];
+          if (result.non2xx > 0 || result.errors > 0)
+            throw new Error(
+              `side by side (${kinds[index]}): ${result.non2xx} non-2xx, ${result.errors} errors`,
+            );
+          row[kinds[index]] = {
+            rps: round(result.requests.average),
+            cpuMicrosPerRequest: round((cpuMicros(server.pid) - before[index]) / result.requests.total, 1),
+          };
+        });
+        side.push(row);
+        console.error(
+          `side by side c=${connections} (block ${block}): 2025-11-25 ${row['2025-11-25'].rps} req/s ${row['2025-11-25'].cpuMicrosPerRequest} µs, 2026-07-28 ${row['2026-07-28'].rps} req/s ${row['2026-07-28'].cpuMicrosPerRequest} µs`,
+        );
+      }
+    }
+  } finally {
+    for (const server of pair) await server.stop();
+  }
+}
+
 await entra.stop();
 rmSync(dataDir, { recursive: true, force: true });
-rmSync(`${dataDir}-auth`, { recursive: true, force: true });
+for (const suffix of ['auth', 'side-a', 'side-b'])
+  rmSync(`${dataDir}-${suffix}`, { recursive: true, force: true });
 
 const byKey = (name, c, kind = '2025-11-25') =>
   results.find((r) => r.server === name && r.connections === c && r.request === kind);
@@ -204,11 +272,11 @@ for (const r of results) {
   );
 }
 const table = lines.join('\n');
-const stamp = `Measured ${new Date().toISOString().slice(0, 10)} on ${process.platform}/${process.arch}, Node ${process.version}, ${duration} s per cell after ${warmup} s warm-up (Gatehouse's two request forms alternating over ${rounds} rounds, medians shown), server pinned to core 0 and autocannon on core 1.`;
+const stamp = `Measured ${new Date().toISOString().slice(0, 10)} on ${process.platform}/${process.arch}, Node ${process.version}, ${duration} s per cell after ${warmup} s warm-up (Gatehouse's two request forms alternating over ${rounds} rounds, medians shown), server pinned to core 0 and autocannon on core 1${pinned ? '' : ' (taskset missing: nothing was pinned)'}.`;
 console.log(`\n${stamp}\n\n${table}`);
 writeFileSync(
   path.join(here, 'results.json'),
-  `${JSON.stringify({ date: new Date().toISOString(), node: process.version, duration, rounds, results, samples }, null, 2)}\n`,
+  `${JSON.stringify({ date: new Date().toISOString(), node: process.version, duration, rounds, results, samples, sideBySide: side }, null, 2)}\n`,
 );
 
 /** The 2026-07-28 form's CPU per request over the 2025-11-25 form's, in each round: the values and their median. */
@@ -223,8 +291,16 @@ function cpuRatios(name, c) {
   }
   return `${values.join(', ')}, median ${round(median(values), 2)}×`;
 }
+/** Side by side: the 2026-07-28 form's CPU per request over the 2025-11-25 form's, per block, and the median. */
+function sideRatios(c) {
+  const values = side
+    .filter((row) => row.connections === c)
+    .map((row) => round(row['2026-07-28'].cpuMicrosPerRequest / row['2025-11-25'].cpuMicrosPerRequest, 3));
+  return { values, median: round(median(values), 3) };
+}
 const summary = concurrencies
   .map((c) => {
+    const sideBySide = sideRatios(c);
     const bare = byKey(servers[0].name, c);
     const sdk = byKey(servers[1].name, c);
     const off = byKey(servers[2].name, c);
@@ -235,7 +311,8 @@ const summary = concurrencies
       `(${round(on.rps / bare.rps, 2)}× bare); verifying the token changes throughput by ${round((on.rps / off.rps - 1) * 100)} % ` +
       `and CPU per request by ${round(on.cpuMicrosPerRequest - off.cpuMicrosPerRequest)} µs (${off.cpuMicrosPerRequest} → ${on.cpuMicrosPerRequest} µs; bare ${bare.cpuMicrosPerRequest} µs, SDK ${sdk.cpuMicrosPerRequest} µs). ` +
       `The 2026-07-28 form of the call runs at ${round(on2026.rps / on.rps, 2)}× the 2025-11-25 form's throughput ` +
-      `(${on.cpuMicrosPerRequest} → ${on2026.cpuMicrosPerRequest} µs CPU per request; CPU ratio per round ${cpuRatios(servers[3].name, c)}).`
+      `(${on.cpuMicrosPerRequest} → ${on2026.cpuMicrosPerRequest} µs CPU per request; CPU ratio per round ${cpuRatios(servers[3].name, c)}). ` +
+      `Side by side (two Gatehouses sharing core 0, loaded at the same time, ${SIDE.rounds} blocks of ${SIDE.duration} s): the 2026-07-28 form costs **${sideBySide.median}×** the CPU per request of the 2025-11-25 form (target within 10 %: ${Math.abs(sideBySide.median - 1) <= 0.1 ? 'met' : '**missed**'}; blocks ${sideBySide.values.join(', ')}).`
     );
   })
   .join('\n');
