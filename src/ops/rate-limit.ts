@@ -44,7 +44,8 @@ export interface McpRateLimits {
   /**
    * Counts one request of the caller. Resolves when it may proceed; rejects with GH_RATE_LIMITED
    * (the reply already carries Retry-After and the RateLimit headers) past the limit.
-   * Undefined when no limit applies, so the caller has nothing to await.
+   * Undefined when it may proceed at once (no limit applies, or it was counted in memory), so the
+   * caller has nothing to await.
    */
   admit(request: FastifyRequest, reply: FastifyReply, caller: Caller): Promise<void> | undefined;
   /** Counts the tools/call messages of a request against their tools' own limits; undefined when none has one. */
@@ -65,7 +66,9 @@ const STORE_WARNING_INTERVAL_MS = 60_000;
 
 /**
  * Rate limits with @fastify/rate-limit: its memory store on one instance, its Redis store (one
- * atomic Lua script per request) when Redis is configured. Each limit is a registration of the
+ * atomic Lua script per request) when Redis is configured. On one instance, the per-caller MCP and
+ * tool limits, which count every MCP request, are fixed windows in memory (WindowCounter) counted
+ * without a promise. Each limit is a registration of the
  * plugin of its own, so its counters have their own namespace (`rate-limit:{scope}:{key}` under
  * REDIS_KEY_PREFIX). Per-IP limits are attached to the routes they guard as they are declared
  * (so call this before declaring them); the MCP limits are asked by the transports after
@@ -100,8 +103,7 @@ export async function installRateLimits(
         global: false,
         max: limit.max,
         timeWindow: limit.windowMs,
-        // Enough entries for every caller or address active within a window on one instance.
-        cache: 10_000,
+        cache: CALLER_CAPACITY,
         ...(perCaller ? { keyGenerator: callerKey } : {}),
         ...(options.redis ? { redis: options.redis, nameSpace: `rate-limit:${scope}:` } : {}),
       });
@@ -115,7 +117,7 @@ export async function installRateLimits(
     request: FastifyRequest,
     reply: FastifyReply,
     scope: RateLimitScope,
-    result: Extract<CheckResult, { isAllowed: false }>,
+    result: { max: number; timeWindow: number; ttlInSeconds: number },
     userId: string | null,
   ): number {
     const retryAfter = Math.max(1, result.ttlInSeconds);
@@ -178,12 +180,46 @@ export async function installRateLimits(
     route.onRequest = route.onRequest === undefined ? [hook] : [...[route.onRequest].flat(), hook];
   });
 
-  // Per caller on MCP, and per caller and tool.
-  const mcpCheck = await limiter('mcp', settings.mcp, true);
-  const toolChecks = new Map<string, { check: Check; limit: Limit }>();
+  // Per caller on MCP, and per caller and tool: counted on every MCP request, so without Redis they
+  // are plain in-memory windows (WindowCounter) rather than the plugin's store and its promises.
+  async function callerLimiter(scope: string, limit: Limit): Promise<CallerLimit | undefined> {
+    if (limit.max <= 0) return undefined;
+    if (options.redis === undefined) return { limit, memory: new WindowCounter(limit, CALLER_CAPACITY) };
+    const check = await limiter(scope, limit, true);
+    return check === undefined ? undefined : { limit, check };
+  }
+  const mcpLimit = await callerLimiter('mcp', settings.mcp);
+  const toolLimits = new Map<string, CallerLimit>();
   for (const [tool, limit] of Object.entries(settings.tools)) {
-    const check = await limiter(`tool:${tool}`, limit, true);
-    if (check !== undefined) toolChecks.set(tool, { check, limit });
+    const entry = await callerLimiter(`tool:${tool}`, limit);
+    if (entry !== undefined) toolLimits.set(tool, entry);
+  }
+
+  /** Counts one request of the caller under `entry`: undefined when it may proceed at once. */
+  function admitOne(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    caller: Caller,
+    scope: RateLimitScope,
+    entry: CallerLimit,
+  ): Promise<void> | undefined {
+    if (entry.memory === undefined) {
+      (request as unknown as Record<symbol, string>)[CALLER_KEY] = caller.userId;
+      return count(request, reply, caller, scope, entry.check, entry.limit);
+    }
+    const ttlMs = entry.memory.hit(caller.userId);
+    if (ttlMs === undefined) return undefined;
+    const result = {
+      max: entry.limit.max,
+      timeWindow: entry.limit.windowMs,
+      ttlInSeconds: Math.ceil(ttlMs / 1000),
+    };
+    const retryAfter = refused(request, reply, scope, result, caller.userId);
+    return Promise.reject(
+      new GatehouseError('GH_RATE_LIMITED', limitedMessage(scope, entry.limit, retryAfter), {
+        data: { retryAfter },
+      }),
+    );
   }
 
   async function count(
@@ -211,26 +247,67 @@ export async function installRateLimits(
   return {
     admit(request, reply, caller) {
       // Development mode authenticates nobody: every request is the one local user, not a caller to limit.
-      if (mcpCheck === undefined || caller.kind === 'development') return undefined;
-      (request as unknown as Record<symbol, string>)[CALLER_KEY] = caller.userId;
-      return count(request, reply, caller, 'mcp', mcpCheck, settings.mcp);
+      if (mcpLimit === undefined || caller.kind === 'development') return undefined;
+      return admitOne(request, reply, caller, 'mcp', mcpLimit);
     },
     admitTools(request, reply, caller, messages) {
-      if (toolChecks.size === 0 || caller.kind === 'development') return undefined;
+      if (toolLimits.size === 0 || caller.kind === 'development') return undefined;
       const pending: Promise<void>[] = [];
       const server = (request.params as { server?: string } | undefined)?.server;
       for (const message of messages) {
         if (message.method !== 'tools/call' || typeof message.params?.name !== 'string') continue;
         // /mcp/{server} serves a server's tools under their own names; limits name them as /mcp does.
         const name = server === undefined ? message.params.name : `${server}__${message.params.name}`;
-        const entry = toolChecks.get(name);
+        const entry = toolLimits.get(name);
         if (entry === undefined) continue;
-        (request as unknown as Record<symbol, string>)[CALLER_KEY] = caller.userId;
-        pending.push(count(request, reply, caller, `tool:${name}`, entry.check, entry.limit));
+        const admitted = admitOne(request, reply, caller, `tool:${name}`, entry);
+        if (admitted !== undefined) pending.push(admitted);
       }
       return pending.length === 0 ? undefined : Promise.all(pending).then(() => undefined);
     },
   };
+}
+
+/** Callers (or addresses) a limit keeps counters for on one instance: every one active within a window, many times over. */
+const CALLER_CAPACITY = 10_000;
+
+/** A per-caller limit: counted in memory on one instance, or by the plugin's Redis store when shared. */
+type CallerLimit =
+  | { limit: Limit; memory: WindowCounter; check?: undefined }
+  | { limit: Limit; check: Check; memory?: undefined };
+
+/**
+ * Fixed windows per key, as the plugin's memory store counts them: a key's window starts with its
+ * first request and lasts windowMs; requests past max within it are refused until it ends. At
+ * capacity, the key whose window began longest ago is forgotten to make room.
+ */
+export class WindowCounter {
+  readonly #windows = new Map<string, { count: number; start: number }>();
+
+  constructor(
+    private readonly limit: Limit,
+    private readonly capacity: number,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** Counts one request of `key`: undefined within the limit, else the milliseconds until its window ends. */
+  hit(key: string): number | undefined {
+    const now = this.now();
+    let window = this.#windows.get(key);
+    if (window === undefined || now - window.start >= this.limit.windowMs) {
+      // A new window goes to the end of the map, so the map's order is the windows' start order.
+      if (window !== undefined) this.#windows.delete(key);
+      else if (this.#windows.size >= this.capacity) this.#windows.delete(this.#windows.keys().next().value!);
+      window = { count: 0, start: now };
+      this.#windows.set(key, window);
+    }
+    window.count++;
+    return window.count > this.limit.max ? window.start + this.limit.windowMs - now : undefined;
+  }
+
+  get size(): number {
+    return this.#windows.size;
+  }
 }
 
 function isOAuthEndpoint(url: string | undefined): boolean {

@@ -3,7 +3,7 @@ import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { GatehouseError } from '../../../src/errors/index.js';
 import { type AuditEvent, MemoryAuditSink } from '../../../src/ops/audit.js';
-import { installRateLimits, type RateLimitSettings } from '../../../src/ops/rate-limit.js';
+import { installRateLimits, type RateLimitSettings, WindowCounter } from '../../../src/ops/rate-limit.js';
 
 // The per-IP limits on one instance (the plugin's memory store), through inject(): routes join a
 // limit by their path or by naming it in their config, as the break-glass login form does.
@@ -94,5 +94,80 @@ describe('per-IP limits attached to the routes they guard', () => {
     } finally {
       unreachable.disconnect();
     }
+  });
+});
+
+describe('per-caller windows in memory (one instance)', () => {
+  const clock = () => {
+    let now = 1_000_000;
+    return { now: () => now, advance: (ms: number) => (now += ms) };
+  };
+
+  it('lets max requests through per window, then tells how long until the window ends', () => {
+    const time = clock();
+    const counter = new WindowCounter({ max: 3, windowMs: 60_000 }, 100, time.now);
+    expect([counter.hit('bob'), counter.hit('bob'), counter.hit('bob')]).toEqual([
+      undefined,
+      undefined,
+      undefined,
+    ]);
+    time.advance(20_000);
+    expect(counter.hit('bob')).toBe(40_000);
+    expect(counter.hit('alice')).toBeUndefined();
+    time.advance(39_999);
+    expect(counter.hit('bob')).toBe(1);
+    time.advance(1);
+    expect(counter.hit('bob')).toBeUndefined();
+  });
+
+  it('keeps at most its capacity of callers, forgetting the window that began first', () => {
+    const time = clock();
+    const counter = new WindowCounter({ max: 1, windowMs: 60_000 }, 2, time.now);
+    counter.hit('a');
+    time.advance(1);
+    counter.hit('b');
+    expect(counter.hit('b')).toBeDefined();
+    counter.hit('c');
+    expect(counter.size).toBe(2);
+    // b and c are still counted; a was forgotten, so its next request starts a new window.
+    expect(counter.hit('b')).toBeDefined();
+    expect(counter.hit('c')).toBeDefined();
+    expect(counter.hit('a')).toBeUndefined();
+  });
+
+  it('answers admit without a promise while under the limit, and refuses past it with the headers and an audit event', async () => {
+    const app = Fastify();
+    const audit = new MemoryAuditSink();
+    const limits = await installRateLimits(app, {
+      settings: { ...settings(), mcp: { max: 2, windowMs: 60_000 } },
+      audit,
+    });
+    let refusal: unknown;
+    app.get('/', async (request, reply) => {
+      const caller = { kind: 'entra-user', userId: 'user-1' } as never;
+      const first = limits.admit(request, reply, caller);
+      const second = limits.admit(request, reply, caller);
+      const third = limits.admit(request, reply, caller);
+      refusal = await third?.catch((error: GatehouseError) => error);
+      return { first: first === undefined, second: second === undefined };
+    });
+    const response = await app.inject({ method: 'GET', url: '/' });
+    await app.close();
+    expect(response.json()).toEqual({ first: true, second: true });
+    expect((refusal as GatehouseError).code).toBe('GH_RATE_LIMITED');
+    expect((refusal as GatehouseError).message).toContain(
+      '2 MCP requests within 1 minute (RATE_LIMIT_MCP_PER_MINUTE); try again in 60 s',
+    );
+    expect(response.headers['retry-after']).toBe('60');
+    expect(response.headers['ratelimit-limit']).toBe('2');
+    expect(response.headers['ratelimit-remaining']).toBe('0');
+    expect(audit.events).toContainEqual(
+      expect.objectContaining({
+        type: 'rate.limited',
+        scope: 'mcp',
+        userId: 'user-1',
+        limit: { max: 2, windowMs: 60_000 },
+      }),
+    );
   });
 });
