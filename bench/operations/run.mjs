@@ -201,7 +201,7 @@ const summary = concurrencies
     return `- c=${c}: now ÷ before, throughput **${round(rps.median, 3)}×** (target ≥ 0.9×: ${rps.median >= 0.9 ? 'met' : '**missed**'}; rounds ${rps.values.join(', ')}), CPU per request ${round(cpu.median, 3)}× (rounds ${cpu.values.join(', ')}).`;
   })
   .join('\n');
-const stamp = `Measured ${new Date().toISOString().slice(0, 10)} on ${process.platform}/${process.arch}, Node ${process.version}, ${sideBySide ? `the two Gatehouses side by side (loaded at the same time, sharing core 0) in ${rounds} blocks of ${duration} s, the floor alone in one` : `${rounds} alternating rounds of ${duration} s per cell`} after ${warmup} s warm-up (and ${firstWarmup} s per server before the first), medians shown, servers pinned to core 0 and autocannon on core 1${pinned ? '' : ' (taskset missing: nothing was pinned)'}.`;
+const stamp = `Measured ${new Date().toISOString().slice(0, 10)} on ${process.platform}/${process.arch}, Node ${process.version}, ${sideBySide ? `the two Gatehouses side by side (loaded at the same time, sharing core 0) in ${rounds} blocks of ${duration} s, the floor alone in one block` : `${rounds} alternating rounds of ${duration} s per cell`}, each after ${warmup} s warm-up (and ${firstWarmup} s per server before the first), medians shown, servers pinned to core 0 and autocannon on core 1${pinned ? '' : ' (taskset missing: nothing was pinned)'}.`;
 console.log(`\n${stamp}\n\n${lines.join('\n')}\n\n${summary}`);
 writeFileSync(
   path.join(here, 'results.json'),
