@@ -197,12 +197,54 @@ for (const row of samples) {
   });
 }
 
-// Side by side: two Gatehouses with auth on share core 0 and are loaded at the same time, one with
-// each request form, so the kernel gives each half the core while both have work and the ratio of
-// their CPU per request is measured at the same instant (this VM's speed swings by ±15–20 % within
-// seconds). The forms swap servers every other block, so a difference between the two processes
-// cancels out.
-const side = [];
+/**
+ * Side by side: two servers share core 0 and are loaded at the same time, each with its request
+ * form (`kinds[i]` for `pair[i]`), so the kernel gives each half the core while both have work and
+ * their CPU per request is compared at the same instant (this VM's speed swings by ±15–20 % within
+ * seconds). With `swap`, the two forms change servers every other block, so that a difference
+ * between the two processes cancels out. One row per block and concurrency, keyed by `labels`.
+ */
+async function sideBySide({ pair, kinds, labels, swap }) {
+  const rows = [];
+  for (const connections of concurrencies)
+    for (const [index, server] of pair.entries())
+      await load({ url: `${server.url}/mcp`, ...KINDS[kinds[index]], connections, duration: 5 });
+  for (let block = 1; block <= SIDE.rounds; block++) {
+    const order = swap && block % 2 === 0 ? [1, 0] : [0, 1];
+    for (const connections of concurrencies) {
+      const requests = pair.map((server, index) => ({
+        url: `${server.url}/mcp`,
+        ...KINDS[kinds[order[index]]],
+        connections,
+      }));
+      await Promise.all(requests.map((request) => load({ ...request, duration: SIDE.warmup })));
+      const before = pair.map((server) => cpuMicros(server.pid));
+      const answers = await Promise.all(
+        requests.map((request) => load({ ...request, duration: SIDE.duration })),
+      );
+      const row = { block, connections };
+      pair.forEach((server, index) => {
+        const result = answers[index];
+        const label = labels[order[index]];
+        if (result.non2xx > 0 || result.errors > 0)
+          throw new Error(`side by side (${label}): ${result.non2xx} non-2xx, ${result.errors} errors`);
+        row[label] = {
+          rps: round(result.requests.average),
+          cpuMicrosPerRequest: round((cpuMicros(server.pid) - before[index]) / result.requests.total, 1),
+        };
+      });
+      rows.push(row);
+      console.error(
+        `side by side c=${connections} (block ${block}): ${labels.map((label) => `${label} ${row[label].rps} req/s ${row[label].cpuMicrosPerRequest} µs`).join(', ')}`,
+      );
+    }
+  }
+  return rows;
+}
+
+// The two request forms on two Gatehouses with auth on; then Gatehouse with auth on beside the floor.
+let side = [];
+let sideBare = [];
 {
   const spec = servers[3];
   const pair = [];
@@ -213,40 +255,14 @@ const side = [];
   try {
     const forms = Object.keys(KINDS);
     for (const server of pair) for (const kind of forms) await check({ ...server, name: spec.name }, kind);
-    for (const connections of concurrencies)
-      for (const [index, server] of pair.entries())
-        await load({ url: `${server.url}/mcp`, ...KINDS[forms[index]], connections, duration: 5 });
-    for (let block = 1; block <= SIDE.rounds; block++) {
-      const kinds = block % 2 === 1 ? forms : [...forms].reverse();
-      for (const connections of concurrencies) {
-        const requests = pair.map((server, index) => ({
-          url: `${server.url}/mcp`,
-          ...KINDS[kinds[index]],
-          connections,
-        }));
-        await Promise.all(requests.map((request) => load({ ...request, duration: SIDE.warmup })));
-        const before = pair.map((server) => cpuMicros(server.pid));
-        const answers = await Promise.all(
-          requests.map((request) => load({ ...request, duration: SIDE.duration })),
-        );
-        const row = { block, connections };
-        pair.forEach((server, index) => {
-          const result = answers[index];
-          if (result.non2xx > 0 || result.errors > 0)
-            throw new Error(
-              `side by side (${kinds[index]}): ${result.non2xx} non-2xx, ${result.errors} errors`,
-            );
-          row[kinds[index]] = {
-            rps: round(result.requests.average),
-            cpuMicrosPerRequest: round((cpuMicros(server.pid) - before[index]) / result.requests.total, 1),
-          };
-        });
-        side.push(row);
-        console.error(
-          `side by side c=${connections} (block ${block}): 2025-11-25 ${row['2025-11-25'].rps} req/s ${row['2025-11-25'].cpuMicrosPerRequest} µs, 2026-07-28 ${row['2026-07-28'].rps} req/s ${row['2026-07-28'].cpuMicrosPerRequest} µs`,
-        );
-      }
-    }
+    side = await sideBySide({ pair, kinds: forms, labels: forms, swap: true });
+    pair.push(await startServer(servers[0]));
+    sideBare = await sideBySide({
+      pair: [pair[0], pair[2]],
+      kinds: ['2025-11-25', '2025-11-25'],
+      labels: ['gatehouse', 'bare'],
+      swap: false,
+    });
   } finally {
     for (const server of pair) await server.stop();
   }
@@ -276,7 +292,7 @@ const stamp = `Measured ${new Date().toISOString().slice(0, 10)} on ${process.pl
 console.log(`\n${stamp}\n\n${table}`);
 writeFileSync(
   path.join(here, 'results.json'),
-  `${JSON.stringify({ date: new Date().toISOString(), node: process.version, duration, rounds, results, samples, sideBySide: side }, null, 2)}\n`,
+  `${JSON.stringify({ date: new Date().toISOString(), node: process.version, duration, rounds, results, samples, sideBySide: side, sideBySideBare: sideBare }, null, 2)}\n`,
 );
 
 /** The 2026-07-28 form's CPU per request over the 2025-11-25 form's, in each round: the values and their median. */
@@ -301,6 +317,10 @@ function sideRatios(c) {
 const summary = concurrencies
   .map((c) => {
     const sideBySide = sideRatios(c);
+    const bareValues = sideBare
+      .filter((row) => row.connections === c)
+      .map((row) => round(row.bare.cpuMicrosPerRequest / row.gatehouse.cpuMicrosPerRequest, 3));
+    const timesBare = { values: bareValues, median: round(median(bareValues), 3) };
     const bare = byKey(servers[0].name, c);
     const sdk = byKey(servers[1].name, c);
     const off = byKey(servers[2].name, c);
@@ -312,7 +332,8 @@ const summary = concurrencies
       `and CPU per request by ${round(on.cpuMicrosPerRequest - off.cpuMicrosPerRequest)} µs (${off.cpuMicrosPerRequest} → ${on.cpuMicrosPerRequest} µs; bare ${bare.cpuMicrosPerRequest} µs, SDK ${sdk.cpuMicrosPerRequest} µs). ` +
       `The 2026-07-28 form of the call runs at ${round(on2026.rps / on.rps, 2)}× the 2025-11-25 form's throughput ` +
       `(${on.cpuMicrosPerRequest} → ${on2026.cpuMicrosPerRequest} µs CPU per request; CPU ratio per round ${cpuRatios(servers[3].name, c)}). ` +
-      `Side by side (two Gatehouses sharing core 0, loaded at the same time, ${SIDE.rounds} blocks of ${SIDE.duration} s): the 2026-07-28 form costs **${sideBySide.median}×** the CPU per request of the 2025-11-25 form (target within 10 %: ${Math.abs(sideBySide.median - 1) <= 0.1 ? 'met' : '**missed**'}; blocks ${sideBySide.values.join(', ')}).`
+      `Side by side (two Gatehouses sharing core 0, loaded at the same time, ${SIDE.rounds} blocks of ${SIDE.duration} s): the 2026-07-28 form costs **${sideBySide.median}×** the CPU per request of the 2025-11-25 form (target within 10 %: ${Math.abs(sideBySide.median - 1) <= 0.1 ? 'met' : '**missed**'}; blocks ${sideBySide.values.join(', ')}). ` +
+      `Gatehouse with auth side by side with bare node:http (same method, 2025-11-25 form): **${timesBare.median}× bare** in CPU per request (bare's over Gatehouse's; blocks ${timesBare.values.join(', ')}; published before: 0.46×).`
     );
   })
   .join('\n');
