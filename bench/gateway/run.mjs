@@ -4,7 +4,8 @@
 // built-in calculate_sum (its own CPU per call) and the bare node:http floor.
 // Gatehouse runs with authentication on and every request carries bob's Entra access token from
 // the development emulator, as in tools-call. Gatehouse (and the floor) run pinned to core 0; this
-// process (autocannon and the latency client) and the upstream run pinned to core 1 (README: why).
+// process (autocannon and the latency client) and the upstream run pinned to core 1, except that
+// autocannon moves to core 0 for the SDK upstream's cells, leaving core 1 to it (README: why).
 // With --preload FILE, Gatehouse runs with `node --import FILE` (a what-if/ experiment); such a run
 // is never written to the READMEs.
 // Usage: node bench/gateway/run.mjs [--duration 10] [--rounds 3] [--sdk-rounds 12] [--write] [--preload FILE]
