@@ -154,6 +154,27 @@ export function load({ url, body, headers, connections, duration, verifyBody }) 
 }
 
 /**
+ * Loads every target at the same time, each with its own autocannon (`load`'s options plus the
+ * `pid` of the server behind it, and a `name` for errors): `warmup` seconds, then `duration`
+ * seconds measured, and each server's CPU over the measured part. Servers sharing a core then each
+ * get half of it while both have work, so their CPU per request is compared at the same instant.
+ * Any non-2xx answer or error throws. Returns, per target, autocannon's result and the CPU per
+ * request in microseconds.
+ */
+export async function loadSideBySide(targets, { duration, warmup }) {
+  await Promise.all(targets.map((target) => load({ ...target, duration: warmup })));
+  const before = targets.map((target) => cpuMicros(target.pid));
+  const results = await Promise.all(targets.map((target) => load({ ...target, duration })));
+  return targets.map((target, index) => {
+    const result = results[index];
+    if (result.non2xx > 0 || result.errors > 0)
+      throw new Error(`${target.name ?? target.url}: ${result.non2xx} non-2xx, ${result.errors} errors`);
+    const cpuMicrosPerRequest = round((cpuMicros(target.pid) - before[index]) / result.requests.total, 1);
+    return { result, cpuMicrosPerRequest };
+  });
+}
+
+/**
  * Pins this process (every thread of it) to one core, so the load generator runs where the
  * scenario says rather than wherever the scheduler puts it. Returns false without taskset.
  */

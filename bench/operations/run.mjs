@@ -17,11 +17,11 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
-  cpuMicros,
   EMULATOR_API,
   EMULATOR_TENANT,
   emulatorWithBob,
   load,
+  loadSideBySide,
   pinSelf,
   replaceBetween,
   round,
@@ -99,20 +99,21 @@ const servers = [];
 for (const spec of specs) servers.push(await startServer(spec));
 const samples = [];
 
-/**
- * One block: warm-up, then `duration` seconds of load on every server of `group` at once (each its
- * own autocannon with `connections` connections), and each server's CPU over the block.
- */
+/** One block: every server of `group` loaded at once (loadSideBySide), one sample each. */
 async function measure(group, connections, inRound) {
-  const requestOf = (server) => ({ url: `${server.url}/mcp`, body, headers, connections });
-  await Promise.all(group.map((server) => load({ ...requestOf(server), duration: warmup })));
-  const cpuBefore = group.map((server) => cpuMicros(server.pid));
-  const results = await Promise.all(group.map((server) => load({ ...requestOf(server), duration })));
+  const measured = await loadSideBySide(
+    group.map((server) => ({
+      url: `${server.url}/mcp`,
+      body,
+      headers,
+      connections,
+      pid: server.pid,
+      name: server.name,
+    })),
+    { duration, warmup },
+  );
   group.forEach((server, index) => {
-    const result = results[index];
-    const cpu = cpuMicros(server.pid) - cpuBefore[index];
-    if (result.non2xx > 0 || result.errors > 0)
-      throw new Error(`${server.name}: ${result.non2xx} non-2xx, ${result.errors} errors`);
+    const { result, cpuMicrosPerRequest } = measured[index];
     samples.push({
       server: server.name,
       connections,
@@ -120,10 +121,10 @@ async function measure(group, connections, inRound) {
       rps: round(result.requests.average),
       p50: result.latency.p50,
       p99: result.latency.p99,
-      cpuMicrosPerRequest: round(cpu / result.requests.total, 1),
+      cpuMicrosPerRequest,
     });
     console.error(
-      `${server.name} c=${connections} (round ${inRound}${group.length > 1 ? ', side by side' : ''}): ${round(result.requests.average)} req/s, ${round(cpu / result.requests.total, 1)} µs/req`,
+      `${server.name} c=${connections} (round ${inRound}${group.length > 1 ? ', side by side' : ''}): ${round(result.requests.average)} req/s, ${cpuMicrosPerRequest} µs/req`,
     );
   });
 }

@@ -18,6 +18,7 @@ import {
   EMULATOR_TENANT,
   emulatorWithBob,
   load,
+  loadSideBySide,
   pinSelf,
   replaceBetween,
   round,
@@ -212,26 +213,19 @@ async function sideBySide({ pair, kinds, labels, swap }) {
   for (let block = 1; block <= SIDE.rounds; block++) {
     const order = swap && block % 2 === 0 ? [1, 0] : [0, 1];
     for (const connections of concurrencies) {
-      const requests = pair.map((server, index) => ({
-        url: `${server.url}/mcp`,
-        ...KINDS[kinds[order[index]]],
-        connections,
-      }));
-      await Promise.all(requests.map((request) => load({ ...request, duration: SIDE.warmup })));
-      const before = pair.map((server) => cpuMicros(server.pid));
-      const answers = await Promise.all(
-        requests.map((request) => load({ ...request, duration: SIDE.duration })),
+      const measured = await loadSideBySide(
+        pair.map((server, index) => ({
+          url: `${server.url}/mcp`,
+          ...KINDS[kinds[order[index]]],
+          connections,
+          pid: server.pid,
+          name: `side by side (${labels[order[index]]})`,
+        })),
+        { duration: SIDE.duration, warmup: SIDE.warmup },
       );
       const row = { block, connections };
-      pair.forEach((server, index) => {
-        const result = answers[index];
-        const label = labels[order[index]];
-        if (result.non2xx > 0 || result.errors > 0)
-          throw new Error(`side by side (${label}): ${result.non2xx} non-2xx, ${result.errors} errors`);
-        row[label] = {
-          rps: round(result.requests.average),
-          cpuMicrosPerRequest: round((cpuMicros(server.pid) - before[index]) / result.requests.total, 1),
-        };
+      measured.forEach(({ result, cpuMicrosPerRequest }, index) => {
+        row[labels[order[index]]] = { rps: round(result.requests.average), cpuMicrosPerRequest };
       });
       rows.push(row);
       console.error(
@@ -307,20 +301,17 @@ function cpuRatios(name, c) {
   }
   return `${values.join(', ')}, median ${round(median(values), 2)}×`;
 }
-/** Side by side: the 2026-07-28 form's CPU per request over the 2025-11-25 form's, per block, and the median. */
-function sideRatios(c) {
-  const values = side
+/** Side by side, per block at `c` connections: `numerator`'s CPU per request over `denominator`'s, and the median. */
+function blockRatios(rows, c, numerator, denominator) {
+  const values = rows
     .filter((row) => row.connections === c)
-    .map((row) => round(row['2026-07-28'].cpuMicrosPerRequest / row['2025-11-25'].cpuMicrosPerRequest, 3));
+    .map((row) => round(row[numerator].cpuMicrosPerRequest / row[denominator].cpuMicrosPerRequest, 3));
   return { values, median: round(median(values), 3) };
 }
 const summary = concurrencies
   .map((c) => {
-    const sideBySide = sideRatios(c);
-    const bareValues = sideBare
-      .filter((row) => row.connections === c)
-      .map((row) => round(row.bare.cpuMicrosPerRequest / row.gatehouse.cpuMicrosPerRequest, 3));
-    const timesBare = { values: bareValues, median: round(median(bareValues), 3) };
+    const forms = blockRatios(side, c, '2026-07-28', '2025-11-25');
+    const timesBare = blockRatios(sideBare, c, 'bare', 'gatehouse');
     const bare = byKey(servers[0].name, c);
     const sdk = byKey(servers[1].name, c);
     const off = byKey(servers[2].name, c);
@@ -332,7 +323,7 @@ const summary = concurrencies
       `and CPU per request by ${round(on.cpuMicrosPerRequest - off.cpuMicrosPerRequest)} µs (${off.cpuMicrosPerRequest} → ${on.cpuMicrosPerRequest} µs; bare ${bare.cpuMicrosPerRequest} µs, SDK ${sdk.cpuMicrosPerRequest} µs). ` +
       `The 2026-07-28 form of the call runs at ${round(on2026.rps / on.rps, 2)}× the 2025-11-25 form's throughput ` +
       `(${on.cpuMicrosPerRequest} → ${on2026.cpuMicrosPerRequest} µs CPU per request; CPU ratio per round ${cpuRatios(servers[3].name, c)}). ` +
-      `Side by side (two Gatehouses sharing core 0, loaded at the same time, ${SIDE.rounds} blocks of ${SIDE.duration} s): the 2026-07-28 form costs **${sideBySide.median}×** the CPU per request of the 2025-11-25 form (target within 10 %: ${Math.abs(sideBySide.median - 1) <= 0.1 ? 'met' : '**missed**'}; blocks ${sideBySide.values.join(', ')}). ` +
+      `Side by side (two Gatehouses sharing core 0, loaded at the same time, ${SIDE.rounds} blocks of ${SIDE.duration} s): the 2026-07-28 form costs **${forms.median}×** the CPU per request of the 2025-11-25 form (target within 10 %: ${Math.abs(forms.median - 1) <= 0.1 ? 'met' : '**missed**'}; blocks ${forms.values.join(', ')}). ` +
       `Gatehouse with auth side by side with bare node:http (same method, 2025-11-25 form): **${timesBare.median}× bare** in CPU per request (bare's over Gatehouse's; blocks ${timesBare.values.join(', ')}; published before: 0.46×).`
     );
   })
